@@ -1,0 +1,95 @@
+package v1alpha1
+
+// Condition types. They follow the kstatus convention, so kubectl wait, Flux,
+// kpt and Argo CD (with the shipped health checks) read them without help.
+const (
+	// ConditionReady is True only when Spaces matches the spec of
+	// status.observedGeneration.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while work is in flight.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when progress needs a human: a bad key, a
+	// missing scope, invalid input or an ambiguous adoption.
+	ConditionStalled = "Stalled"
+)
+
+// Condition reasons. Event reasons are the same words, so a user can search
+// events and conditions alike.
+const (
+	// ReasonSynced: Spaces matches the spec.
+	ReasonSynced = "Synced"
+	// ReasonProgressing: the operator is working towards the spec.
+	ReasonProgressing = "Progressing"
+	// ReasonSuspended: spec.suspend is true; nothing is sent to Spaces.
+	ReasonSuspended = "Suspended"
+	// ReasonDeleting: the object is being deleted.
+	ReasonDeleting = "Deleting"
+
+	// ReasonCredentialsNotFound: the credentials Secret or its key is missing.
+	ReasonCredentialsNotFound = "CredentialsNotFound"
+	// ReasonCredentialsInvalid: the key file in the Secret cannot be used.
+	ReasonCredentialsInvalid = "CredentialsInvalid"
+	// ReasonUnauthorized: Spaces refused the token (401).
+	ReasonUnauthorized = "Unauthorized"
+	// ReasonMissingScope: the service app lacks a scope the call needs (403).
+	ReasonMissingScope = "MissingScope"
+	// ReasonNotSpaceAdmin: the service account does not administer the space.
+	ReasonNotSpaceAdmin = "NotSpaceAdmin"
+	// ReasonInvalidInput: Spaces refused the request as invalid (400).
+	ReasonInvalidInput = "InvalidInput"
+	// ReasonRateLimited: Spaces asked the operator to slow down (429).
+	ReasonRateLimited = "RateLimited"
+	// ReasonSpacesUnavailable: Spaces could not be reached or failed (5xx).
+	ReasonSpacesUnavailable = "SpacesUnavailable"
+
+	// ReasonSpaceNotFound: spec.spaceID names a space that does not exist.
+	ReasonSpaceNotFound = "SpaceNotFound"
+	// ReasonSpaceGone: the managed space was deleted in Spaces.
+	ReasonSpaceGone = "SpaceGone"
+	// ReasonAmbiguousCreate: recovery from an interrupted create found more
+	// than one candidate space.
+	ReasonAmbiguousCreate = "AmbiguousCreate"
+	// ReasonWaitingForSpace: a SpaceInvite's Space is not Ready yet.
+	ReasonWaitingForSpace = "WaitingForSpace"
+	// ReasonConflict: another ServiceAccountUserSet already manages a user.
+	ReasonConflict = "Conflict"
+
+	// Event-only reasons.
+	ReasonCreated        = "Created"
+	ReasonAdopted        = "Adopted"
+	ReasonUpdated        = "Updated"
+	ReasonDriftCorrected = "DriftCorrected"
+	ReasonDeleted        = "Deleted"
+)
+
+// Finalizers.
+const (
+	// Finalizer guards every object until its deletion policy has been
+	// carried out in Spaces.
+	Finalizer = "spaces.avayacloud.com/finalizer"
+	// CredentialsInUseFinalizer is put on a credentials Secret while any
+	// object uses it, so a namespace teardown cannot delete the key before the
+	// objects that need it to finish their own deletion.
+	CredentialsInUseFinalizer = "spaces.avayacloud.com/in-use"
+)
+
+// Annotations.
+const (
+	// AnnotationCreatePending marks a Space whose POST /spaces/invite may have
+	// reached Spaces without its answer being recorded; its value is the RFC
+	// 3339 time the mark was written.
+	AnnotationCreatePending = "spaces.avayacloud.com/create-pending"
+	// AnnotationSpaceID records the id of the space the operator created.
+	AnnotationSpaceID = "spaces.avayacloud.com/space-id"
+	// AnnotationRecreate set to "true" asks the operator to create a new space
+	// for a Space whose space was deleted in Spaces; it is removed once done.
+	AnnotationRecreate = "spaces.avayacloud.com/recreate"
+)
+
+// Credentials Secret conventions.
+const (
+	// DefaultCredentialsKey is the Secret key holding the service-app key file.
+	DefaultCredentialsKey = "service-key.json"
+	// CredentialsAPIURLKey is the optional Secret key overriding the API base URL.
+	CredentialsAPIURLKey = "api-url"
+)

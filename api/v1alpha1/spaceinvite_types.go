@@ -1,0 +1,205 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// SpaceInviteSpec is a list of people who should be members of one space.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.spaceRef) != has(self.spaceID)",message="exactly one of spaceRef and spaceID must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.credentialsRef) || has(self.spaceID)",message="credentialsRef applies only with spaceID; with spaceRef the Space's own credentials are used",fieldPath=.credentialsRef
+// +kubebuilder:validation:XValidation:rule="has(self.spaceRef) == has(oldSelf.spaceRef) && (!has(self.spaceRef) || self.spaceRef.name == oldSelf.spaceRef.name)",message="spaceRef is immutable: create another SpaceInvite for another space",fieldPath=.spaceRef
+// +kubebuilder:validation:XValidation:rule="has(self.spaceID) == has(oldSelf.spaceID) && (!has(self.spaceID) || self.spaceID == oldSelf.spaceID)",message="spaceID is immutable: create another SpaceInvite for another space",fieldPath=.spaceID
+type SpaceInviteSpec struct {
+	// spaceRef names a Space in this namespace; its space and credentials are
+	// used. Exactly one of spaceRef and spaceID. Immutable.
+	// +optional
+	SpaceRef *SpaceReference `json:"spaceRef,omitempty"`
+
+	// spaceID is the id of a space not managed by a Space object (24
+	// lowercase hex digits). Exactly one of spaceRef and spaceID. Immutable.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{24}$`
+	SpaceID string `json:"spaceID,omitempty"`
+
+	// invitees are the people who should be members, each with a role.
+	// Each person appears once (emails compared without regard to case).
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=500
+	// +kubebuilder:validation:XValidation:rule="self.map(i, has(i.email) ? 'email:' + i.email.lowerAscii() : 'userID:' + i.userID).distinct().size() == self.size()",message="invitees must be unique: the same email or userID appears more than once"
+	Invitees []Invitee `json:"invitees"`
+
+	// notify: Email (the default) lets Spaces email the invitations; None
+	// sends nothing and puts each invitee's join link in status instead.
+	// +optional
+	// +kubebuilder:default=Email
+	Notify NotifyPolicy `json:"notify,omitempty"`
+
+	// prune: when true, members this object invited are removed from the
+	// space when they are dropped from invitees or the object is deleted.
+	// Members added by anyone else are never removed.
+	// +optional
+	Prune bool `json:"prune,omitempty"`
+
+	// credentialsRef names the Secret in this namespace holding the
+	// service-app key file; only with spaceID. Omitted: the operator's
+	// default credentials.
+	// +optional
+	CredentialsRef *CredentialsReference `json:"credentialsRef,omitempty"`
+
+	// suspend stops every call to Spaces for this object.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// SpaceReference names a Space in the same namespace.
+type SpaceReference struct {
+	// name of the Space.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// Invitee is one person to be a member of the space, by email or by Spaces
+// user id.
+// +kubebuilder:validation:XValidation:rule="has(self.email) != has(self.userID)",message="exactly one of email and userID must be set"
+type Invitee struct {
+	// email of the person to invite.
+	// +optional
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`
+	Email string `json:"email,omitempty"`
+
+	// userID is the Spaces user id of the person to invite (24 lowercase hex
+	// digits).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{24}$`
+	UserID string `json:"userID,omitempty"`
+
+	// role in the space: admin, member (the default) or guest.
+	// +optional
+	// +kubebuilder:default=member
+	Role MemberRole `json:"role,omitempty"`
+}
+
+// MemberRole is a role in a space.
+// +kubebuilder:validation:Enum=admin;member;guest
+type MemberRole string
+
+const (
+	RoleAdmin  MemberRole = "admin"
+	RoleMember MemberRole = "member"
+	RoleGuest  MemberRole = "guest"
+)
+
+// NotifyPolicy says who tells invitees about their invitation.
+// +kubebuilder:validation:Enum=Email;None
+type NotifyPolicy string
+
+const (
+	// NotifyEmail: Spaces emails the invitations (informChannel server).
+	NotifyEmail NotifyPolicy = "Email"
+	// NotifyNone: nobody is emailed; join links are put in status
+	// (informChannel client).
+	NotifyNone NotifyPolicy = "None"
+)
+
+// InviteeState is where one invitee stands.
+// +kubebuilder:validation:Enum=Pending;Invited;Joined;Failed
+type InviteeState string
+
+const (
+	InviteePending InviteeState = "Pending"
+	InviteeInvited InviteeState = "Invited"
+	InviteeJoined  InviteeState = "Joined"
+	InviteeFailed  InviteeState = "Failed"
+)
+
+// InviteeStatus is what the operator knows of one invitee.
+type InviteeStatus struct {
+	// email of the invitee, as in spec.
+	// +optional
+	Email string `json:"email,omitempty"`
+	// userID of the invitee: as in spec, or as Spaces reported it.
+	// +optional
+	UserID string `json:"userID,omitempty"`
+	// role the invitee was invited with.
+	// +optional
+	Role MemberRole `json:"role,omitempty"`
+	// state: Pending, Invited (sent, not yet a member), Joined (a member with
+	// the role) or Failed (see message).
+	// +optional
+	State InviteeState `json:"state,omitempty"`
+	// message from Spaces when the invitation failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// joinURL is the invitation link, with notify None.
+	// +optional
+	JoinURL string `json:"joinURL,omitempty"`
+	// invitedAt is when the invitation was sent.
+	// +optional
+	InvitedAt *metav1.Time `json:"invitedAt,omitempty"`
+}
+
+// SpaceInviteStatus is what the operator last observed of the invitees.
+type SpaceInviteStatus struct {
+	CommonStatus `json:",inline"`
+
+	// spaceID is the id of the space the invitees are invited to.
+	// +optional
+	SpaceID string `json:"spaceID,omitempty"`
+
+	// invitees: one entry per invitee in spec.
+	// +optional
+	// +listType=atomic
+	Invitees []InviteeStatus `json:"invitees,omitempty"`
+
+	// joined is the number of invitees who are members with their role.
+	// +optional
+	Joined int32 `json:"joined,omitempty"`
+
+	// total is the number of invitees in spec.
+	// +optional
+	Total int32 `json:"total,omitempty"`
+}
+
+// SpaceInvite makes a list of people members of one Avaya space, each with a
+// role.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=spi,categories=avayaspaces
+// +kubebuilder:printcolumn:name="Space",type=string,JSONPath=`.spec.spaceRef.name`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Space ID",type=string,JSONPath=`.status.spaceID`
+// +kubebuilder:printcolumn:name="Joined",type=integer,JSONPath=`.status.joined`
+// +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.total`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SpaceInvite struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is who should be a member of the space.
+	// +required
+	Spec SpaceInviteSpec `json:"spec"`
+
+	// status is what the operator last observed.
+	// +optional
+	Status SpaceInviteStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// SpaceInviteList is a list of SpaceInvites.
+type SpaceInviteList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SpaceInvite `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SpaceInvite{}, &SpaceInviteList{})
+}
