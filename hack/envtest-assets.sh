@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the envtest control plane (kube-apiserver and etcd) from pinned Go
-# modules, because this project's CI and development machines cannot download
-# the prebuilt envtest tarballs. Prints the folder to use as KUBEBUILDER_ASSETS.
+# Builds the envtest control plane (kube-apiserver and etcd, plus a kubectl of
+# the same release for the tests) from pinned Go modules, because this
+# project's CI and development machines cannot download the prebuilt envtest
+# tarballs. Prints the folder to use as KUBEBUILDER_ASSETS.
 #
 # Usage: hack/envtest-assets.sh [BIN_DIR]     (default: ./bin)
 # A second run with the binaries present does nothing but print the folder.
@@ -26,16 +27,16 @@ trap 'rm -rf "${work}"' EXIT
 export GOFLAGS="-mod=mod"
 export CGO_ENABLED=0
 
-build_kube_apiserver() {
+# k8s.io/kubernetes points every k8s.io/* staging module at ./staging/...;
+# outside its own repository those must be replaced by the tagged releases.
+prepare_kubernetes_module() {
+  local mod="${work}/kubernetes"
+  [ -f "${mod}/go.mod" ] && return 0
   local staging_version="v0${KUBERNETES_VERSION#v1}" # v1.37.2 -> v0.37.2
-  local mod="${work}/apiserver"
   mkdir -p "${mod}"
-  log "building kube-apiserver ${KUBERNETES_VERSION} (several minutes on 2 cores)"
   (
     cd "${mod}"
-    go mod init envtest.local/apiserver >/dev/null 2>&1
-    # k8s.io/kubernetes points every k8s.io/* staging module at ./staging/...;
-    # outside its own repository those must be replaced by the tagged releases.
+    go mod init envtest.local/kubernetes >/dev/null 2>&1
     local gomod
     gomod="$(go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
     local replaces=()
@@ -49,19 +50,32 @@ build_kube_apiserver() {
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
 GO
     go mod tidy >/dev/null
-    local major minor
-    major="$(echo "${KUBERNETES_VERSION#v}" | cut -d. -f1)"
-    minor="$(echo "${KUBERNETES_VERSION#v}" | cut -d. -f2)"
-    local pkg="k8s.io/component-base/version"
-    go build -trimpath -o "${out}/kube-apiserver" -ldflags "-s -w \
+  )
+}
+
+# build_kubernetes_command NAME builds k8s.io/kubernetes/cmd/NAME with the
+# release version stamped in, so /version and `kubectl version` tell the truth.
+build_kubernetes_command() {
+  local name="$1"
+  prepare_kubernetes_module
+  log "building ${name} ${KUBERNETES_VERSION} (several minutes on 2 cores)"
+  local major minor pkg="k8s.io/component-base/version"
+  major="$(echo "${KUBERNETES_VERSION#v}" | cut -d. -f1)"
+  minor="$(echo "${KUBERNETES_VERSION#v}" | cut -d. -f2)"
+  (
+    cd "${work}/kubernetes"
+    go build -trimpath -o "${out}/${name}" -ldflags "-s -w \
       -X ${pkg}.gitVersion=${KUBERNETES_VERSION} \
       -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} \
       -X ${pkg}.gitTreeState=clean \
       -X ${pkg}.buildDate=1970-01-01T00:00:00Z" \
-      k8s.io/kubernetes/cmd/kube-apiserver
+      "k8s.io/kubernetes/cmd/${name}"
   )
 }
 
@@ -91,10 +105,12 @@ GO
 
 stamp_ok() { [ -x "${out}/$1" ] && [ "$(cat "${out}/.$1.version" 2>/dev/null)" = "$2" ]; }
 
-if ! stamp_ok kube-apiserver "${KUBERNETES_VERSION}"; then
-  build_kube_apiserver
-  echo "${KUBERNETES_VERSION}" > "${out}/.kube-apiserver.version"
-fi
+for cmd in kube-apiserver kubectl; do
+  if ! stamp_ok "${cmd}" "${KUBERNETES_VERSION}"; then
+    build_kubernetes_command "${cmd}"
+    echo "${KUBERNETES_VERSION}" > "${out}/.${cmd}.version"
+  fi
+done
 if ! stamp_ok etcd "${ETCD_VERSION}"; then
   build_etcd
   echo "${ETCD_VERSION}" > "${out}/.etcd.version"

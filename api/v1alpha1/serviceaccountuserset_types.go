@@ -7,13 +7,12 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 //
 // +kubebuilder:validation:XValidation:rule="has(self.passwordSecretName) == has(oldSelf.passwordSecretName) && (!has(self.passwordSecretName) || self.passwordSecretName == oldSelf.passwordSecretName)",message="passwordSecretName is immutable: generated passwords already live in that Secret",fieldPath=.passwordSecretName
 type ServiceAccountUserSetSpec struct {
-	// users of the company, keyed by email (compared without regard to case).
+	// users of the company, keyed by email.
 	// +required
 	// +listType=map
 	// +listMapKey=email
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1000
-	// +kubebuilder:validation:XValidation:rule="self.map(u, u.email.lowerAscii()).distinct().size() == self.size()",message="users must be unique: the same email appears more than once (emails are compared without regard to case)"
 	Users []CompanyUser `json:"users"`
 
 	// passwordSecretName is the Secret, in this namespace, that receives a
@@ -47,9 +46,11 @@ type ServiceAccountUserSetSpec struct {
 // CompanyUser is one user account. Fields left out are not managed.
 // +kubebuilder:validation:XValidation:rule="(has(self.firstName) ? self.firstName.size() : 0) + (has(self.lastName) ? self.lastName.size() : 0) <= 380",message="firstName and lastName together must be at most 380 characters"
 type CompanyUser struct {
-	// email of the user; its domain must be one of the company's domains.
+	// email of the user, in lower case; its domain must be one of the
+	// company's domains.
 	// +required
 	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self == self.lowerAscii()",message="email must be lower case: Spaces matches emails without regard to case, and lower case keeps each user listed once"
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`
 	Email string `json:"email"`
 

@@ -21,12 +21,12 @@ type SpaceInviteSpec struct {
 	SpaceID string `json:"spaceID,omitempty"`
 
 	// invitees are the people who should be members, each with a role.
-	// Each person appears once (emails compared without regard to case).
+	// Each person appears once.
 	// +required
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=500
-	// +kubebuilder:validation:XValidation:rule="self.map(i, has(i.email) ? 'email:' + i.email.lowerAscii() : 'userID:' + i.userID).distinct().size() == self.size()",message="invitees must be unique: the same email or userID appears more than once"
+	// +kubebuilder:validation:XValidation:rule="self.map(i, has(i.email) ? i.email : has(i.userID) ? i.userID : '').distinct().size() == self.size()",message="invitees must be unique: the same email or userID appears more than once"
 	Invitees []Invitee `json:"invitees"`
 
 	// notify: Email (the default) lets Spaces email the invitations; None
@@ -66,15 +66,17 @@ type SpaceReference struct {
 // user id.
 // +kubebuilder:validation:XValidation:rule="has(self.email) != has(self.userID)",message="exactly one of email and userID must be set"
 type Invitee struct {
-	// email of the person to invite.
+	// email of the person to invite, in lower case.
 	// +optional
 	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self == self.lowerAscii()",message="email must be lower case: Spaces matches emails without regard to case, and lower case keeps each person listed once"
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`
 	Email string `json:"email,omitempty"`
 
 	// userID is the Spaces user id of the person to invite (24 lowercase hex
 	// digits).
 	// +optional
+	// +kubebuilder:validation:MaxLength=24
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{24}$`
 	UserID string `json:"userID,omitempty"`
 
