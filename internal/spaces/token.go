@@ -1,0 +1,151 @@
+package spaces
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
+)
+
+const (
+	// DefaultAudience is the aud claim Spaces expects, in production and (as
+	// far as anyone knows) in staging.
+	DefaultAudience = "spaces.avayacloud.com"
+
+	// MaxTokenLifetime is the longest exp - now Spaces accepts.
+	MaxTokenLifetime = 3600 * time.Second
+	// ClockSkewMargin is kept off the lifetime so that a Spaces server whose
+	// clock is behind ours still never sees exp > its now + 3600 s.
+	ClockSkewMargin = 5 * time.Minute
+	// DefaultTokenLifetime is the longest lifetime allowed with the margin.
+	DefaultTokenLifetime = MaxTokenLifetime - ClockSkewMargin
+	// DefaultRefreshBefore: a token is replaced this long before it expires,
+	// so a request never leaves with a token about to lapse in flight.
+	DefaultRefreshBefore = 5 * time.Minute
+)
+
+// TokenOptions tune a TokenSource. Zero values take the defaults.
+type TokenOptions struct {
+	// Audience is the aud claim (DefaultAudience).
+	Audience string
+	// Lifetime of each token, capped at DefaultTokenLifetime.
+	Lifetime time.Duration
+	// RefreshBefore is how long before expiry a token is replaced.
+	RefreshBefore time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// OnMint is called after each mint, for metrics.
+	OnMint func()
+}
+
+// TokenSource mints service-app JWTs for one key and shares them: callers get
+// the cached token until shortly before it expires; concurrent callers that
+// find none wait for a single mint.
+type TokenSource struct {
+	key  *ServiceKey
+	opts TokenOptions
+
+	mint singleflight.Group
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// NewTokenSource returns a TokenSource for key.
+func NewTokenSource(key *ServiceKey, opts TokenOptions) *TokenSource {
+	if opts.Audience == "" {
+		opts.Audience = DefaultAudience
+	}
+	if opts.Lifetime <= 0 || opts.Lifetime > DefaultTokenLifetime {
+		opts.Lifetime = DefaultTokenLifetime
+	}
+	if opts.RefreshBefore <= 0 {
+		opts.RefreshBefore = DefaultRefreshBefore
+	}
+	// A refresh margin as long as the lifetime would mint on every call.
+	if opts.RefreshBefore > opts.Lifetime/2 {
+		opts.RefreshBefore = opts.Lifetime / 2
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &TokenSource{key: key, opts: opts}
+}
+
+// KeyID is the kid of the key this source signs with.
+func (s *TokenSource) KeyID() string { return s.key.KeyID }
+
+// Token returns a valid token, minting one only when the cached one is
+// missing or due for refresh.
+func (s *TokenSource) Token(ctx context.Context) (string, error) {
+	if tok, ok := s.cached(); ok {
+		return tok, nil
+	}
+	ch := s.mint.DoChan("mint", func() (any, error) {
+		// Another caller may have minted while this one queued.
+		if tok, ok := s.cached(); ok {
+			return tok, nil
+		}
+		return s.mintLocked()
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Invalidate drops token if it is still the cached one, so that the next
+// Token mints afresh (after a 401). Passing the token that failed, rather
+// than dropping whatever is cached, keeps a burst of 401s from stale requests
+// from throwing away a token minted a moment ago.
+func (s *TokenSource) Invalidate(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token == "" || token == s.token {
+		s.token, s.expires = "", time.Time{}
+	}
+}
+
+func (s *TokenSource) cached() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" && s.opts.Now().Before(s.expires.Add(-s.opts.RefreshBefore)) {
+		return s.token, true
+	}
+	return "", false
+}
+
+func (s *TokenSource) mintLocked() (string, error) {
+	now := s.opts.Now()
+	exp := now.Add(s.opts.Lifetime)
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"iss": s.key.Issuer,
+		"sub": s.key.Subject,
+		"aud": s.opts.Audience,
+		"iat": now.Unix(),
+		"exp": exp.Unix(),
+	})
+	// golang-jwt sets typ and alg; kid is ours.
+	t.Header["kid"] = s.key.KeyID
+	signed, err := t.SignedString(s.key.PrivateKey)
+	if err != nil {
+		// The error of the RSA signer never carries the key.
+		return "", fmt.Errorf("signing the service-app JWT: %w", err)
+	}
+	s.mu.Lock()
+	s.token, s.expires = signed, exp
+	s.mu.Unlock()
+	if s.opts.OnMint != nil {
+		s.opts.OnMint()
+	}
+	return signed, nil
+}
