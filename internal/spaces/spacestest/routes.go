@@ -1,0 +1,226 @@
+package spacestest
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Route names: method and path template below /api, as the client's
+// spaces.Endpoint names them.
+const (
+	routeUsersMe        = "GET /users/me"
+	routeBulkUpdate     = "POST /users/bulkupdateaccounts"
+	routeColleagues     = "GET /users/me/colleagues"
+	routeColleaguesBulk = "POST /users/me/colleaguesbulk"
+	routeMySpaces       = "GET /users/me/spaces"
+	routeSpaceCreate    = "POST /spaces/invite"
+	routeDirect         = "GET /spaces/direct/user/{id}"
+	routeSpaceGet       = "GET /spaces/{id}"
+	routeSpaceUpdate    = "POST /spaces/{id}"
+	routeSpaceDelete    = "DELETE /spaces/{id}"
+	routeSpaceInvite    = "POST /spaces/{id}/invite"
+	routeMembers        = "GET /spaces/{id}/members"
+	routeAttendeeSet    = "POST /spaces/{id}/attendees/{type}/{userId}"
+	routeAttendeeDelete = "DELETE /spaces/{id}/attendees/{type}/{userId}"
+	routeChats          = "POST /spaces/{id}/chats"
+	routeByRef          = "GET /spaces/{id}/messages/byref"
+	routeIdeasGet       = "GET /spaces/{id}/ideas"
+	routeIdeasPost      = "POST /spaces/{id}/ideas"
+	routeTasksGet       = "GET /spaces/{id}/tasks"
+	routeTasksPost      = "POST /spaces/{id}/tasks"
+	routeMessageUpdate  = "POST /messages/{id}"
+)
+
+// caller is the authenticated service app and its service account.
+type caller struct {
+	app  *ServiceApp
+	user *User
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c caller)
+
+func (s *Server) routes() {
+	s.route(routeUsersMe, "", s.getMe)
+	s.route(routeBulkUpdate, "accounts.users.bulk.write", s.bulkUpdate)
+	s.route(routeColleagues, "users.search", s.colleagues)
+	s.route(routeColleaguesBulk, "users.search.bulk", s.colleaguesBulk)
+	s.route(routeMySpaces, "spaces.list", s.mySpaces)
+	s.route(routeSpaceCreate, "spaces.create", s.createSpace) // act-as: spaces.create.actas
+	s.route(routeDirect, "spaces.direct.create", s.directSpace)
+	s.route(routeSpaceGet, "spaces.settings.read", s.getSpace)
+	s.route(routeSpaceUpdate, "spaces.settings.write", s.updateSpace)
+	s.route(routeSpaceDelete, "spaces.delete", s.deleteSpace)
+	s.route(routeSpaceInvite, "spaces.invite.write", s.inviteToSpace)
+	s.route(routeMembers, "spaces.settings.read", s.members)
+	s.route(routeAttendeeSet, "spaces.invite.write", s.setAttendee)
+	s.route(routeAttendeeDelete, "spaces.invite.write", s.removeAttendee)
+	s.route(routeChats, "spaces.chat.create", s.postMessage("chat"))
+	s.route(routeByRef, "spaces.chat.read", s.listMessages("chat"))
+	s.route(routeIdeasGet, "spaces.post.read", s.listMessages("idea"))
+	s.route(routeIdeasPost, "spaces.post.create", s.postMessage("idea"))
+	s.route(routeTasksGet, "spaces.task.read", s.listMessages("task"))
+	s.route(routeTasksPost, "spaces.task.create", s.postMessage("task"))
+	s.route(routeMessageUpdate, "spaces.messages.write", s.updateMessage)
+	// The seed's table spells the task list /task; answer it as /tasks.
+	s.mux.Handle("GET /api/spaces/{id}/task", s.wrap(routeTasksGet, "spaces.task.read", s.listMessages("task")))
+
+	s.mux.HandleFunc("GET /_fake/state", func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.StateJSON()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error(), "")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	})
+	s.mux.HandleFunc("POST /_fake/faults", s.handleFaults)
+	s.mux.HandleFunc("DELETE /_fake/faults", s.handleFaults)
+}
+
+// route registers h for a route under /api and its legacy /topics alias.
+func (s *Server) route(name, scope string, h handler) {
+	method, path, _ := strings.Cut(name, " ")
+	wrapped := s.wrap(name, scope, h)
+	s.mux.Handle(method+" /api"+path, wrapped)
+	if strings.HasPrefix(path, "/spaces/{id}") {
+		s.mux.Handle(method+" /api/topics"+strings.TrimPrefix(path, "/spaces"), wrapped)
+	}
+}
+
+// wrap adds what every route does: count, apply faults, authenticate,
+// check the scope, then run the handler under the state lock.
+func (s *Server) wrap(name, scope string, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.calls[name]++
+		s.arrivals[name] = append(s.arrivals[name], time.Now())
+		fault := s.takeFault(name)
+		s.mu.Unlock()
+
+		if fault != nil && fault.Latency > 0 {
+			select {
+			case <-time.After(fault.Latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if fault != nil && fault.Reset {
+			resetConnection(w)
+			return
+		}
+		if fault != nil && fault.Status != 0 {
+			writeFaultStatus(w, fault)
+			return
+		}
+
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c, status, msg := s.authenticate(r)
+		if status != 0 {
+			writeError(w, status, msg, "")
+			return
+		}
+		need := scope
+		if name == routeSpaceCreate && r.Header.Get("X-Avaya-Act-As") != "" {
+			need = "spaces.create.actas"
+		}
+		if need != "" && !c.app.hasScope(need) {
+			writeError(w, http.StatusForbidden, "the service app does not have scope "+need, need)
+			return
+		}
+		if fault != nil && fault.DropResponse {
+			h(httptest.NewRecorder(), r, c) // commit, then lose the answer
+			resetConnection(w)
+			return
+		}
+		h(w, r, c)
+	})
+}
+
+// authenticate verifies the service-app JWT as Spaces would (spaces-api.md
+// §1.3): scheme service_app; RS256 only; a registered kid; the signature;
+// aud; exp present, in the future and at most MaxTokenLifetime (+ skew)
+// ahead; iss and sub matching the key's app. Failures are 401.
+func (s *Server) authenticate(r *http.Request) (caller, int, string) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "service_app") || token == "" {
+		return caller{}, http.StatusUnauthorized, "missing Authorization: service_app <jwt>"
+	}
+	var app *ServiceApp
+	var kid string
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithAudience(s.opts.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.now),
+	)
+	claims := jwt.MapClaims{}
+	_, err := parser.ParseWithClaims(strings.TrimSpace(token), claims, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
+		var pub *rsa.PublicKey
+		for _, a := range s.state.ServiceApps {
+			if k, ok := a.Keys[kid]; ok {
+				app, pub = a, k
+			}
+		}
+		if pub == nil {
+			return nil, jwt.ErrTokenUnverifiable
+		}
+		return pub, nil
+	})
+	if err != nil {
+		return caller{}, http.StatusUnauthorized, "invalid token: " + err.Error()
+	}
+	exp, _ := claims.GetExpirationTime()
+	if exp.Sub(s.now()) > s.opts.MaxTokenLifetime+s.opts.ClockSkew {
+		return caller{}, http.StatusUnauthorized, "invalid token: exp is more than 3600 seconds ahead"
+	}
+	iss, _ := claims.GetIssuer()
+	sub, _ := claims.GetSubject()
+	if iss != app.Issuer || sub != app.Subject {
+		return caller{}, http.StatusUnauthorized, "invalid token: iss or sub does not match the key's service app"
+	}
+	if app.Disabled {
+		return caller{}, http.StatusUnauthorized, "the service account is disabled"
+	}
+	s.sawToken(kid, token)
+	return caller{app: app, user: s.state.Users[app.UserID]}, 0, ""
+}
+
+// writeError sends the INFERRED error body {code, message}; a 403 for a
+// missing scope also names it in scope.
+func writeError(w http.ResponseWriter, status int, msg, scope string) {
+	body := map[string]any{"code": status, "message": msg}
+	if scope != "" {
+		body["scope"] = scope
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// decodeBody reads a JSON body into v, answering 400 when it cannot.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error(), "")
+		return false
+	}
+	return true
+}
