@@ -71,9 +71,9 @@ func New(opts Options) *Server {
 		opts.ClockSkew = time.Minute
 	}
 	s := &Server{
-		opts:   opts,
-		mux:    http.NewServeMux(),
-		state:  newState(opts.Domains),
+		opts:     opts,
+		mux:      http.NewServeMux(),
+		state:    newState(opts.Domains),
 		calls:    map[string]int{},
 		arrivals: map[string][]time.Time{},
 		tokens:   map[string]map[[32]byte]bool{},
