@@ -55,11 +55,18 @@ test: vet ## Run every test (unit, envtest) offline; builds the control plane fi
 bench: ## Run the benchmarks.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -run '^$$' -bench . -benchmem
 
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz: ## Fuzz the service-key parser for FUZZTIME (default 60s).
+	$(GO) test ./internal/spaces -run '^$$' -fuzz FuzzParseServiceKey -fuzztime $(FUZZTIME)
+
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager binary into bin/manager.
+build: ## Build bin/manager, bin/spacesctl and bin/spaces-fake (static, as in the Dockerfile).
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/manager ./cmd
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/spacesctl ./cmd/spacesctl
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/spaces-fake ./cmd/spaces-fake
 
 .PHONY: run
 run: ## Run the manager against the cluster in KUBECONFIG.

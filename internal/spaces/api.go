@@ -256,25 +256,21 @@ func chunks[T any](s []T, n int) func(func([]T) bool) {
 
 // call sends r and decodes the whole body into a T.
 func call[T any](ctx context.Context, c *Client, r request) (*T, error) {
-	body, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	out := new(T)
-	if err := decodeInto(r.ep, body, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return send[T](ctx, c, r, decodeInto)
 }
 
 // getOne sends r and decodes one object, bare or wrapped in data.
 func getOne[T any](ctx context.Context, c *Client, r request) (*T, error) {
+	return send[T](ctx, c, r, decodeOne)
+}
+
+func send[T any](ctx context.Context, c *Client, r request, decode func(Endpoint, []byte, any) error) (*T, error) {
 	body, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	out := new(T)
-	if err := decodeOne(r.ep, body, out); err != nil {
+	if err := decode(r.ep, body, out); err != nil {
 		return nil, err
 	}
 	return out, nil

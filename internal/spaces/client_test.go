@@ -600,3 +600,27 @@ spaces_jwt_mints_total 1
 		t.Errorf("latency series = %d, want 2", n)
 	}
 }
+
+// TestClient_Headers: the Authorization scheme is service_app and act-as
+// rides in X-Avaya-Act-As, as the seed document and docs say.
+func TestClient_Headers(t *testing.T) {
+	var got http.Header
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		fmt.Fprint(w, `{"data":[{"topicId":"5f1051f0f3ed772f915e19ed"}]}`)
+	}))
+	defer api.Close()
+	e := newEnv(t, spaces.ClientOptions{})
+	sk, _ := spaces.ParseServiceKey(e.key.JSON)
+	c, _ := spaces.NewClient(api.URL+"/api", spaces.NewTokenSource(sk, spaces.TokenOptions{}), spaces.ClientOptions{})
+	if _, err := c.CreateSpace(context.Background(), spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "x"}}, "alice@corp.example"); err != nil {
+		t.Fatal(err)
+	}
+	scheme, tok, _ := strings.Cut(got.Get("Authorization"), " ")
+	if scheme != "service_app" || strings.Count(tok, ".") != 2 {
+		t.Errorf("Authorization = %q, want service_app <jwt>", got.Get("Authorization"))
+	}
+	if got.Get("X-Avaya-Act-As") != "alice@corp.example" || got.Get("Content-Type") != "application/json" {
+		t.Errorf("headers = %v", got)
+	}
+}

@@ -130,16 +130,25 @@ func TestFake_VerifiesTokensAsSpaces(t *testing.T) {
 			return "service_app " + f.token(func(jwt.MapClaims, map[string]any) (jwt.SigningMethod, any) { return jwt.SigningMethodRS256, other })
 		}, 401},
 		{"wrong aud", func() string {
-			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) { c["aud"] = "example.com"; return nil, nil })
+			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) {
+				c["aud"] = "example.com"
+				return nil, nil
+			})
 		}, 401},
 		{"no exp", func() string {
 			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) { delete(c, "exp"); return nil, nil })
 		}, 401},
 		{"expired", func() string {
-			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) { c["exp"] = f.now.Add(-time.Second).Unix(); return nil, nil })
+			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) {
+				c["exp"] = f.now.Add(-time.Second).Unix()
+				return nil, nil
+			})
 		}, 401},
 		{"exp 3600 s ahead is fine", func() string {
-			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) { c["exp"] = f.now.Add(time.Hour).Unix(); return nil, nil })
+			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) {
+				c["exp"] = f.now.Add(time.Hour).Unix()
+				return nil, nil
+			})
 		}, 200},
 		{"exp beyond 3600 s and the skew", func() string {
 			return "service_app " + f.token(func(c jwt.MapClaims, _ map[string]any) (jwt.SigningMethod, any) {

@@ -369,14 +369,9 @@ func (s *Server) mySpaces(w http.ResponseWriter, r *http.Request, c caller) {
 	if !ok {
 		return
 	}
-	var search *regexp.Regexp
-	if v := q.Get("search"); v != "" {
-		re, err := regexp.Compile(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "search is not a valid regular expression", "")
-			return
-		}
-		search = re
+	search, ok := searchParam(w, q)
+	if !ok {
+		return
 	}
 	types := map[string]bool{"group": true}
 	if v := q.Get("topictype"); v != "" {
@@ -396,6 +391,21 @@ func (s *Server) mySpaces(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 	}
 	writeJSON(w, refPage(r, all, size))
+}
+
+// searchParam compiles the search query parameter, a regular expression as
+// Spaces takes it; nil when absent.
+func searchParam(w http.ResponseWriter, q url.Values) (*regexp.Regexp, bool) {
+	v := q.Get("search")
+	if v == "" {
+		return nil, true
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "search is not a valid regular expression", "")
+		return nil, false
+	}
+	return re, true
 }
 
 // refPage cuts a reference-style page at pageToken (an offset here).

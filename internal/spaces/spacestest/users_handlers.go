@@ -190,14 +190,9 @@ func (s *Server) colleagues(w http.ResponseWriter, r *http.Request, c caller) {
 	if !ok {
 		return
 	}
-	var search *regexp.Regexp
-	if v := q.Get("search"); v != "" {
-		re, err := regexp.Compile(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "search is not a valid regular expression", "")
-			return
-		}
-		search = re
+	search, ok := searchParam(w, q)
+	if !ok {
+		return
 	}
 	var all []map[string]any
 	for _, u := range s.sortedUsers() {
