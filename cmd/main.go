@@ -6,29 +6,50 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/controller"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
 
 func main() {
 	var (
-		metricsAddr  string
-		probeAddr    string
-		leaderElect  bool
-		leaderLockNS string
+		metricsAddr    string
+		probeAddr      string
+		leaderElect    bool
+		leaderLockNS   string
+		apiURL         string
+		defaultCreds   string
+		resync         time.Duration
+		apiQPS         float64
+		apiBurst       int
+		maxConcurrent  int
+		requestTimeout time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderLockNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own namespace).")
+	flag.StringVar(&apiURL, "api-url", spaces.ProductionURL, "Spaces API base URL; a credentials Secret's api-url key overrides it (staging: "+spaces.StagingURL+").")
+	flag.StringVar(&defaultCreds, "default-credentials", "", "NAMESPACE/NAME of the Secret used by objects without spec.credentialsRef.")
+	flag.DurationVar(&resync, "resync-period", controller.DefaultResyncPeriod, "How often a Ready object is checked for drift (jittered by ±10%).")
+	flag.Float64Var(&apiQPS, "api-qps", spaces.DefaultQPS, "Average Spaces requests per second per credential, shared by all controllers.")
+	flag.IntVar(&apiBurst, "api-burst", spaces.DefaultBurst, "Burst of Spaces requests per credential.")
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Objects of one kind reconciled at once.")
+	flag.DurationVar(&requestTimeout, "api-timeout", spaces.DefaultRequestTimeout, "Timeout of each Spaces request.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -39,6 +60,16 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(spacesv1alpha1.AddToScheme(scheme))
+
+	var defaultSecret *types.NamespacedName
+	if defaultCreds != "" {
+		ns, name, ok := strings.Cut(defaultCreds, "/")
+		if !ok || ns == "" || name == "" {
+			log.Error(nil, "--default-credentials must be NAMESPACE/NAME", "value", defaultCreds)
+			os.Exit(1)
+		}
+		defaultSecret = &types.NamespacedName{Namespace: ns, Name: name}
+	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
@@ -52,6 +83,34 @@ func main() {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
+	ctx := ctrl.SetupSignalHandler()
+	resolver := credentials.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), credentials.Options{
+		Default:       defaultSecret,
+		APIURL:        apiURL,
+		QPS:           apiQPS,
+		Burst:         apiBurst,
+		Metrics:       spaces.NewMetrics(ctrlmetrics.Registry),
+		ClientOptions: spaces.ClientOptions{RequestTimeout: requestTimeout, UserAgent: "spaces-operator"},
+	})
+	if err := controller.SetupIndexes(ctx, mgr, resolver); err != nil {
+		log.Error(err, "Unable to set up the field indexes")
+		os.Exit(1)
+	}
+	if err := (&controller.SpaceReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Credentials:             resolver,
+		Recorder:                mgr.GetEventRecorder("spaces-operator"),
+		ResyncPeriod:            resync,
+		MaxConcurrentReconciles: maxConcurrent,
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up the Space controller")
+		os.Exit(1)
+	}
+	if err := (&controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up the credentials controller")
+		os.Exit(1)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Unable to add the health check")
 		os.Exit(1)
@@ -62,7 +121,7 @@ func main() {
 	}
 
 	log.Info("Starting the manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}

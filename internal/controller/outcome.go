@@ -1,0 +1,182 @@
+package controller
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+// phase is how a reconcile ended, which decides the conditions and what the
+// controller does next.
+type phase int
+
+const (
+	// phaseSynced: Spaces matches the spec.
+	phaseSynced phase = iota + 1
+	// phaseProgressing: work in flight or a transient failure; retried.
+	phaseProgressing
+	// phaseStalled: a human must act; nothing is retried until the object
+	// or its Secret changes.
+	phaseStalled
+	// phaseSuspended: spec.suspend.
+	phaseSuspended
+)
+
+// outcome is the result of one reconcile, in words for the user.
+type outcome struct {
+	phase   phase
+	reason  string
+	message string
+	// retryAfter asks for a requeue after a known wait (a 429).
+	retryAfter time.Duration
+	// err is returned to controller-runtime for backoff (transient).
+	err error
+}
+
+func synced(message string) outcome {
+	return outcome{phase: phaseSynced, reason: spacesv1alpha1.ReasonSynced, message: message}
+}
+
+func stalled(reason, message string) outcome {
+	return outcome{phase: phaseStalled, reason: reason, message: message}
+}
+
+func progressing(reason, message string) outcome {
+	return outcome{phase: phaseProgressing, reason: reason, message: message}
+}
+
+// failed maps an error from a credential lookup, a Spaces call or the API
+// server to an outcome. onSpace is true when the call acted on an existing
+// space, where a 403 most likely means the service account is not its admin.
+func failed(err error, onSpace bool) outcome {
+	var ce *credentials.Error
+	var se *spaces.Error
+	switch {
+	case errors.As(err, &ce):
+		return stalled(ce.Reason, ce.Message)
+	case errors.As(err, &se):
+		switch se.Kind {
+		case spaces.KindUnauthorized:
+			return stalled(spacesv1alpha1.ReasonUnauthorized, se.Error())
+		case spaces.KindForbidden:
+			if onSpace && !se.ScopeMissing {
+				return stalled(spacesv1alpha1.ReasonNotSpaceAdmin, se.Error()+"; make the service account an admin of the space, or enable the scope")
+			}
+			return stalled(spacesv1alpha1.ReasonMissingScope, se.Error())
+		case spaces.KindInvalid, spaces.KindNotFound:
+			return stalled(spacesv1alpha1.ReasonInvalidInput, se.Error()+"; correct the spec")
+		case spaces.KindRateLimited:
+			o := progressing(spacesv1alpha1.ReasonRateLimited, se.Error())
+			o.retryAfter = se.RetryAfter
+			return o
+		default:
+			o := progressing(spacesv1alpha1.ReasonSpacesUnavailable, se.Error()+"; retrying with backoff")
+			o.err = err
+			return o
+		}
+	default:
+		o := progressing(spacesv1alpha1.ReasonProgressing, err.Error())
+		o.err = err
+		return o
+	}
+}
+
+// result turns an outcome into what Reconcile returns: resync after success,
+// nothing after a stall (until the object or its Secret changes), the wait
+// after a 429, the error (for backoff) after a transient failure.
+func (o outcome) result(resync time.Duration) (ctrl.Result, error) {
+	switch o.phase {
+	case phaseSynced:
+		return ctrl.Result{RequeueAfter: jitter(resync)}, nil
+	case phaseStalled:
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(o.reason + ": " + o.message))
+	case phaseProgressing:
+		if o.err != nil {
+			return ctrl.Result{}, o.err
+		}
+		if o.retryAfter > 0 {
+			return ctrl.Result{RequeueAfter: o.retryAfter}, nil
+		}
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	default:
+		return ctrl.Result{}, nil
+	}
+}
+
+// applyConditions writes Ready, Reconciling and Stalled for an outcome, the
+// kstatus way. observedGeneration moves only on a final outcome, so a
+// change still being worked on reads as in progress.
+func applyConditions(status *spacesv1alpha1.CommonStatus, generation int64, o outcome) {
+	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation})
+	}
+	switch o.phase {
+	case phaseSynced:
+		set(spacesv1alpha1.ConditionReady, metav1.ConditionTrue, o.reason, o.message)
+		set(spacesv1alpha1.ConditionReconciling, metav1.ConditionFalse, o.reason, "")
+		set(spacesv1alpha1.ConditionStalled, metav1.ConditionFalse, o.reason, "")
+		status.ObservedGeneration = generation
+	case phaseStalled:
+		set(spacesv1alpha1.ConditionReady, metav1.ConditionFalse, o.reason, o.message)
+		set(spacesv1alpha1.ConditionReconciling, metav1.ConditionFalse, o.reason, "")
+		set(spacesv1alpha1.ConditionStalled, metav1.ConditionTrue, o.reason, o.message)
+		status.ObservedGeneration = generation
+	case phaseSuspended:
+		set(spacesv1alpha1.ConditionReady, metav1.ConditionFalse, o.reason, o.message)
+		set(spacesv1alpha1.ConditionReconciling, metav1.ConditionFalse, o.reason, "")
+		set(spacesv1alpha1.ConditionStalled, metav1.ConditionFalse, o.reason, "")
+		status.ObservedGeneration = generation
+	case phaseProgressing:
+		set(spacesv1alpha1.ConditionReady, metav1.ConditionFalse, o.reason, o.message)
+		set(spacesv1alpha1.ConditionReconciling, metav1.ConditionTrue, o.reason, o.message)
+		set(spacesv1alpha1.ConditionStalled, metav1.ConditionFalse, o.reason, "")
+	}
+}
+
+// readyReason is the reason of the Ready condition, "" without one.
+func readyReason(status *spacesv1alpha1.CommonStatus) string {
+	if c := meta.FindStatusCondition(status.Conditions, spacesv1alpha1.ConditionReady); c != nil {
+		return c.Reason
+	}
+	return ""
+}
+
+// jitter spreads d by ±10% so that objects created together do not resync
+// together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// Backoff bounds of transient failures, per object.
+const (
+	backoffBase = time.Second
+	backoffMax  = 5 * time.Minute
+)
+
+// jitteredBackoff is the per-object exponential backoff (1 s doubling to
+// 5 min) with ±10% jitter, so a Spaces outage is not followed by every object
+// retrying in the same instant.
+type jitteredBackoff struct {
+	workqueue.TypedRateLimiter[reconcile.Request]
+}
+
+func newBackoff() workqueue.TypedRateLimiter[reconcile.Request] {
+	return jitteredBackoff{workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](backoffBase, backoffMax)}
+}
+
+func (b jitteredBackoff) When(item reconcile.Request) time.Duration {
+	return jitter(b.TypedRateLimiter.When(item))
+}

@@ -1,0 +1,253 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	corev1 "k8s.io/api/core/v1"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+// spaceAPI is what the Space controller needs of Spaces.
+type spaceAPI interface {
+	GetSpace(ctx context.Context, id string) (*spaces.Space, error)
+	CreateSpace(ctx context.Context, req spaces.CreateSpaceRequest, actAs string) (*spaces.InviteResponse, error)
+	UpdateSpace(ctx context.Context, id string, update spaces.SpaceUpdate) (*spaces.Space, error)
+	DeleteSpace(ctx context.Context, id string) error
+	MySpaces(ctx context.Context, q spaces.MySpacesQuery) ([]spaces.Space, error)
+	BaseURL() string
+}
+
+var _ spaceAPI = (*spaces.Client)(nil)
+
+// DefaultResyncPeriod is how often a Ready object is checked for drift.
+const DefaultResyncPeriod = 10 * time.Minute
+
+// SpaceReconciler keeps a Space's space in Spaces in step with its spec.
+type SpaceReconciler struct {
+	client.Client
+	// APIReader reads around the cache where a stale read could mislead
+	// crash recovery.
+	APIReader   client.Reader
+	Credentials *credentials.Resolver
+	Recorder    recorder.EventRecorder
+	// ResyncPeriod between drift checks (DefaultResyncPeriod).
+	ResyncPeriod time.Duration
+	// MaxConcurrentReconciles (default 4).
+	MaxConcurrentReconciles int
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// api, when set, wraps the credential's client (tests inject crashes).
+	api func(*spacesv1alpha1.Space, spaceAPI) spaceAPI
+}
+
+// spaceScope carries one reconcile's observations between its steps.
+type spaceScope struct {
+	space *spacesv1alpha1.Space
+	cred  *credentials.Credential
+	api   spaceAPI
+	// status is written to the object once, at the end.
+	status spacesv1alpha1.SpaceStatus
+}
+
+// SetupWithManager registers the controller and its watches; SetupIndexes
+// must have run.
+func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod <= 0 {
+		r.ResyncPeriod = DefaultResyncPeriod
+	}
+	if r.MaxConcurrentReconciles <= 0 {
+		r.MaxConcurrentReconciles = 4
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&spacesv1alpha1.Space{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), deletionPredicate()))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceList{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
+		Named("space").
+		Complete(r)
+}
+
+// Reconcile: get → deleted → finalizer → suspended → credentials → observe
+// (create, recover or adopt when there is no space yet) → update → status,
+// written once.
+func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	sp := &spacesv1alpha1.Space{}
+	if err := r.Get(ctx, req.NamespacedName, sp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &spaceScope{space: sp, status: *sp.Status.DeepCopy()}
+	if !sp.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, s)
+	}
+	o := r.reconcileLive(ctx, s)
+	res, err := o.result(r.ResyncPeriod)
+	if perr := r.writeStatus(ctx, s, o); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return res, err
+}
+
+func (r *SpaceReconciler) reconcileLive(ctx context.Context, s *spaceScope) outcome {
+	if !controllerutil.ContainsFinalizer(s.space, spacesv1alpha1.Finalizer) {
+		patch := client.MergeFrom(s.space.DeepCopy())
+		controllerutil.AddFinalizer(s.space, spacesv1alpha1.Finalizer)
+		if err := r.Patch(ctx, s.space, patch); err != nil {
+			return failed(err, false)
+		}
+	}
+	if s.space.Spec.Suspend {
+		return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+	}
+	return r.reconcileSpace(ctx, s)
+}
+
+func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) outcome {
+	if o, ok := r.resolve(ctx, s); !ok {
+		return o
+	}
+	id := recordedSpaceID(s.space)
+	if id != "" && s.space.Annotations[spacesv1alpha1.AnnotationRecreate] == "true" && readyReason(&s.space.Status.CommonStatus) == spacesv1alpha1.ReasonSpaceGone {
+		if err := r.forgetSpace(ctx, s); err != nil {
+			return failed(err, false)
+		}
+		id = ""
+	}
+	if id == "" {
+		var o outcome
+		var ok bool
+		if id, o, ok = r.createOrRecover(ctx, s); !ok {
+			return o
+		}
+	}
+	return r.syncSpace(ctx, s, id)
+}
+
+func (r *SpaceReconciler) resolve(ctx context.Context, s *spaceScope) (outcome, bool) {
+	cred, err := r.Credentials.Resolve(ctx, s.space.Namespace, s.space.Spec.CredentialsRef)
+	if err != nil {
+		return failed(err, false), false
+	}
+	s.cred = cred
+	s.api = cred.Client
+	if r.api != nil {
+		s.api = r.api(s.space, s.api)
+	}
+	return outcome{}, true
+}
+
+// syncSpace observes the space and writes back the managed fields that
+// differ from the spec.
+func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id string) outcome {
+	log := ctrl.LoggerFrom(ctx)
+	observed, err := s.api.GetSpace(ctx, id)
+	if spaces.IsNotFound(err) {
+		if s.space.Spec.SpaceID != "" {
+			return stalled(spacesv1alpha1.ReasonSpaceNotFound, fmt.Sprintf(
+				"space %s (spec.spaceID) does not exist in Spaces, or the service account cannot see it; correct spec.spaceID", id))
+		}
+		return stalled(spacesv1alpha1.ReasonSpaceGone, fmt.Sprintf(
+			"space %s was deleted in Spaces; it is not recreated on its own: annotate the Space with %s=true, or delete and re-apply it, to create a new one",
+			id, spacesv1alpha1.AnnotationRecreate))
+	}
+	if err != nil {
+		return failed(err, true)
+	}
+	adopted := s.status.SpaceID == "" && s.space.Spec.SpaceID != ""
+	s.status.SpaceID = id
+	s.status.URL = webURL(s.api.BaseURL(), id)
+
+	update, fields := diffSpace(&s.space.Spec, observed)
+	if len(fields) > 0 {
+		log.Info("Updating the space in Spaces", "space", klog.KObj(s.space), "spaceID", id, "fields", fields)
+		if observed, err = s.api.UpdateSpace(ctx, id, update); err != nil {
+			return failed(err, true)
+		}
+		switch {
+		case adopted:
+		case s.space.Generation != s.space.Status.ObservedGeneration:
+			r.event(s.space, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Updated %v of space %s", fields, id)
+		default:
+			r.event(s.space, corev1.EventTypeNormal, spacesv1alpha1.ReasonDriftCorrected, "Wrote back %v of space %s, changed in Spaces", fields, id)
+		}
+	}
+	if adopted {
+		r.event(s.space, corev1.EventTypeNormal, spacesv1alpha1.ReasonAdopted, "Adopted space %s", id)
+	}
+	s.status.MemberCount = int32(len(observed.Members))
+	return synced(fmt.Sprintf("Space %s matches the spec", id))
+}
+
+// writeStatus sets the conditions and patches the status, only if it
+// changed; failure events are emitted on transitions.
+func (r *SpaceReconciler) writeStatus(ctx context.Context, s *spaceScope, o outcome) error {
+	before := readyReason(&s.space.Status.CommonStatus)
+	applyConditions(&s.status.CommonStatus, s.space.Generation, o)
+	if o.phase != phaseSynced && o.reason != before && o.reason != spacesv1alpha1.ReasonProgressing {
+		r.event(s.space, corev1.EventTypeWarning, o.reason, "%s", o.message)
+	}
+	if equality.Semantic.DeepEqual(s.space.Status, s.status) {
+		return nil
+	}
+	patch := client.MergeFrom(s.space.DeepCopy())
+	s.space.Status = s.status
+	if err := r.Status().Patch(ctx, s.space, patch); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func (r *SpaceReconciler) event(sp *spacesv1alpha1.Space, typ, reason, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(sp, nil, typ, reason, reason, format, args...)
+	}
+}
+
+// recordedSpaceID is the space the object manages: spec.spaceID, else the
+// id recorded when the operator created it.
+func recordedSpaceID(sp *spacesv1alpha1.Space) string {
+	switch {
+	case sp.Spec.SpaceID != "":
+		return sp.Spec.SpaceID
+	case sp.Annotations[spacesv1alpha1.AnnotationSpaceID] != "":
+		return sp.Annotations[spacesv1alpha1.AnnotationSpaceID]
+	default:
+		return sp.Status.SpaceID
+	}
+}
+
+// annotationChanged passes updates that change the annotation key. Only
+// annotations users set count: the operator's own bookkeeping (the
+// create-pending mark, the recorded id) must not wake it up again, or a
+// refused create would retry forever.
+func annotationChanged(key string) predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectNew.GetAnnotations()[key] != e.ObjectOld.GetAnnotations()[key]
+	}}
+}
+
+func deletionPredicate() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return !e.ObjectNew.GetDeletionTimestamp().Equal(e.ObjectOld.GetDeletionTimestamp())
+	}}
+}

@@ -1,0 +1,492 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+	"github.com/avayacloud/spaces-operator/internal/spaces/spacestest"
+)
+
+func TestSpaceReconciler_CreatesTheSpaceAndReportsReady(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("payments", spacesv1alpha1.SpaceSpec{Title: "Payments", Description: ptr("Team chat"),
+		Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: ptr(true), GuestsRequirePassword: ptr(true), DenyGuestHistory: ptr(true),
+			MessageRetention: &spacesv1alpha1.MessageRetention{Policy: spacesv1alpha1.RetentionDeleteAfterDays, Days: ptr(int32(730))}}})
+	sp := w.waitReady("payments")
+
+	id := sp.Status.SpaceID
+	if id == "" || sp.Annotations[spacesv1alpha1.AnnotationSpaceID] != id || sp.Annotations[spacesv1alpha1.AnnotationCreatePending] != "" {
+		t.Fatalf("status %+v annotations %v", sp.Status, sp.Annotations)
+	}
+	if !strings.HasSuffix(sp.Status.URL, "/spaces/"+id) || sp.Status.MemberCount != 1 {
+		t.Errorf("status %+v", sp.Status)
+	}
+	got, ok := w.fake.Space(id)
+	if !ok || got.Title != "Payments" || got.Description != "Team chat" || !got.MemberOnly || !got.GuestsPassword ||
+		len(got.Restrict) != 1 || got.Retention == nil || got.Retention.RetentionLength != 730 {
+		t.Fatalf("the fake holds %+v", got)
+	}
+	if n := len(w.fake.SpacesTitled("Payments")); n != 1 {
+		t.Fatalf("%d spaces titled Payments", n)
+	}
+	w.waitEvent("payments", spacesv1alpha1.ReasonCreated)
+	// The credentials Secret is now guarded against early deletion.
+	w.eventually("the in-use finalizer", func() bool {
+		var s corev1.Secret
+		_ = k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: secretName}, &s)
+		return len(s.Finalizers) == 1 && s.Finalizers[0] == spacesv1alpha1.CredentialsInUseFinalizer
+	})
+}
+
+func TestSpaceReconciler_AppliesSpecChanges(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("s", spacesv1alpha1.SpaceSpec{Title: "Old"})
+	id := w.waitReady("s").Status.SpaceID
+	w.edit("s", func(sp *spacesv1alpha1.Space) {
+		sp.Spec.Title = "New"
+		sp.Spec.Settings = &spacesv1alpha1.SpaceSettings{AllowPasswordInURL: ptr(true), MessageRetention: &spacesv1alpha1.MessageRetention{Policy: spacesv1alpha1.RetentionForever}}
+	})
+	w.waitReady("s")
+	got, _ := w.fake.Space(id)
+	if got.Title != "New" || !got.AllowPasswordInURL {
+		t.Fatalf("the fake holds %+v", got)
+	}
+	notes := w.waitEvent("s", spacesv1alpha1.ReasonUpdated)
+	if !strings.Contains(notes[0], "title") || !strings.Contains(notes[0], "settings.allowPasswordInURL") {
+		t.Errorf("Updated event: %q", notes[0])
+	}
+	if len(w.events("s", spacesv1alpha1.ReasonDriftCorrected)) != 0 {
+		t.Error("a spec change was reported as drift")
+	}
+}
+
+// TestSpaceReconciler_CorrectsDrift: someone changes managed fields in
+// Spaces; the next resync writes them back, leaves unmanaged ones alone,
+// and says which fields it corrected.
+func TestSpaceReconciler_CorrectsDrift(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("s", spacesv1alpha1.SpaceSpec{Title: "Kept", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: ptr(true), DenyGuestHistory: ptr(true)}})
+	id := w.waitReady("s").Status.SpaceID
+	w.fake.Do(func(st *spacestest.State) {
+		sp := st.Spaces[id]
+		sp.Title, sp.MemberOnly, sp.Restrict = "Renamed by hand", false, []string{"other_restriction"}
+		sp.AllowPasswordInURL = true // unmanaged: stays
+	})
+	w.eventually("drift corrected", func() bool {
+		got, _ := w.fake.Space(id)
+		return got.Title == "Kept" && got.MemberOnly
+	})
+	got, _ := w.fake.Space(id)
+	if !got.AllowPasswordInURL || len(got.Restrict) != 2 {
+		t.Fatalf("unmanaged fields were touched: %+v", got)
+	}
+	notes := w.waitEvent("s", spacesv1alpha1.ReasonDriftCorrected)
+	for _, f := range []string{"title", "settings.memberOnly", "settings.denyGuestHistory"} {
+		if !strings.Contains(notes[0], f) {
+			t.Errorf("DriftCorrected event %q does not name %s", notes[0], f)
+		}
+	}
+}
+
+func TestSpaceReconciler_AdoptsAnExistingSpace(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	c := w.client()
+	resp, err := c.CreateSpace(w.ctx, spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "Legacy"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Data[0].TopicID
+	w.newSpace("adopted", spacesv1alpha1.SpaceSpec{Title: "Legacy", SpaceID: id, Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: ptr(true)}})
+	sp := w.waitReady("adopted")
+	if sp.Status.SpaceID != id || len(w.fake.SpacesTitled("Legacy")) != 1 {
+		t.Fatalf("status %+v", sp.Status)
+	}
+	if got, _ := w.fake.Space(id); !got.MemberOnly {
+		t.Fatal("the adopted space was not brought to the spec")
+	}
+	w.waitEvent("adopted", spacesv1alpha1.ReasonAdopted)
+
+	w.newSpace("missing", spacesv1alpha1.SpaceSpec{Title: "Nope", SpaceID: "5f1051f0f3ed772f915e19ed"})
+	sp = w.waitReason("missing", spacesv1alpha1.ReasonSpaceNotFound)
+	if c := condition(sp, spacesv1alpha1.ConditionStalled); c == nil || c.Status != "True" {
+		t.Fatalf("not Stalled: %+v", sp.Status.Conditions)
+	}
+}
+
+func TestSpaceReconciler_ActAsOwner(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	alice := w.fake.AddUser("alice@corp.example", "Alice", "Owner")
+	w.newSpace("owned", spacesv1alpha1.SpaceSpec{Title: "Alice's", Owner: "alice@corp.example", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: ptr(true)}})
+	id := w.waitReady("owned").Status.SpaceID
+	got, _ := w.fake.Space(id)
+	if got.CID != alice.ID || len(got.Members) != 2 || !got.MemberOnly {
+		t.Fatalf("the fake holds %+v; want alice as owner and the service account as admin", got)
+	}
+	// The service account loses admin: management is refused.
+	w.fake.Do(func(st *spacestest.State) {
+		for i := range st.Spaces[id].Members {
+			if st.Spaces[id].Members[i].UserID != alice.ID {
+				st.Spaces[id].Members[i].Role = "member"
+			}
+		}
+	})
+	w.edit("owned", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "Changed" })
+	w.waitReason("owned", spacesv1alpha1.ReasonNotSpaceAdmin)
+	w.waitEvent("owned", spacesv1alpha1.ReasonNotSpaceAdmin)
+}
+
+func TestSpaceReconciler_DeletionPolicies(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("retained", spacesv1alpha1.SpaceSpec{Title: "Retained"})
+	w.newSpace("deleted", spacesv1alpha1.SpaceSpec{Title: "Deleted", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete})
+	w.newSpace("gone-first", spacesv1alpha1.SpaceSpec{Title: "Gone", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete})
+	retained := w.waitReady("retained").Status.SpaceID
+	deleted := w.waitReady("deleted").Status.SpaceID
+	goneFirst := w.waitReady("gone-first").Status.SpaceID
+	w.fake.Do(func(st *spacestest.State) { delete(st.Spaces, goneFirst) }) // 404 on delete counts as done
+
+	for _, name := range []string{"retained", "deleted", "gone-first"} {
+		if err := k8s.Delete(w.ctx, w.get(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"retained", "deleted", "gone-first"} {
+		w.eventually(name+" gone", func() bool {
+			return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, &spacesv1alpha1.Space{}))
+		})
+	}
+	if _, ok := w.fake.Space(retained); !ok {
+		t.Error("Retain deleted the space")
+	}
+	if _, ok := w.fake.Space(deleted); ok {
+		t.Error("Delete left the space")
+	}
+	// Nothing uses the Secret any more: the in-use finalizer goes.
+	w.eventually("the in-use finalizer removed", func() bool {
+		var s corev1.Secret
+		_ = k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: secretName}, &s)
+		return len(s.Finalizers) == 0
+	})
+}
+
+func TestSpaceReconciler_MissingScopeAndBadCredentials(t *testing.T) {
+	w := newWorld(t, spacestest.Options{}, "spaces.settings.read")
+	w.newSpace("noscope", spacesv1alpha1.SpaceSpec{Title: "x"})
+	sp := w.waitReason("noscope", spacesv1alpha1.ReasonMissingScope)
+	if msg := condition(sp, spacesv1alpha1.ConditionStalled).Message; !strings.Contains(msg, "spaces.create") {
+		t.Errorf("message does not name the scope: %q", msg)
+	}
+	w.waitEvent("noscope", spacesv1alpha1.ReasonMissingScope)
+
+	w.newSpace("nosecret", spacesv1alpha1.SpaceSpec{Title: "y", CredentialsRef: &spacesv1alpha1.CredentialsReference{Name: "later"}})
+	w.waitReason("nosecret", spacesv1alpha1.ReasonCredentialsNotFound)
+
+	w.putNamedSecret("later", map[string][]byte{spacesv1alpha1.DefaultCredentialsKey: []byte(`{"iss":"a","sub":"b","kid":"c","private_key":"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n"}`)})
+	sp = w.waitReason("nosecret", spacesv1alpha1.ReasonCredentialsInvalid) // noticed through the Secret watch
+	if msg := condition(sp, spacesv1alpha1.ConditionReady).Message; !strings.Contains(msg, "private_key") || strings.Contains(msg, "MIIE") {
+		t.Errorf("message %q", msg)
+	}
+	w.waitEvent("nosecret", spacesv1alpha1.ReasonCredentialsInvalid)
+
+	// Fixing the Secret is enough: no restart, no edit of the Space.
+	other, err := w.fake.AddServiceApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.putNamedSecret("later", map[string][]byte{spacesv1alpha1.DefaultCredentialsKey: other.JSON, spacesv1alpha1.CredentialsAPIURLKey: []byte(w.fake.URL)})
+	w.waitReady("nosecret")
+}
+
+// TestSpaceReconciler_RotatedKey: after the Secret gets a new key, the next
+// request uses the new kid and none uses the old one (it is revoked at once
+// and the Space still syncs).
+func TestSpaceReconciler_RotatedKey(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("s", spacesv1alpha1.SpaceSpec{Title: "Before"})
+	w.waitReady("s")
+	newKey, err := w.fake.AddKey(w.key.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.putSecret(newKey.JSON)
+	w.fake.RevokeKey(w.key.KeyID)
+	oldMints := w.fake.Mints(w.key.KeyID)
+	w.edit("s", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "After" })
+	sp := w.waitReady("s")
+	if got, _ := w.fake.Space(sp.Status.SpaceID); got.Title != "After" {
+		t.Fatalf("title %q", got.Title)
+	}
+	if w.fake.Mints(newKey.KeyID) == 0 {
+		t.Fatal("the new key was never used")
+	}
+	if w.fake.Mints(w.key.KeyID) != oldMints {
+		t.Fatal("the old key was used after rotation")
+	}
+	if len(w.events("s", spacesv1alpha1.ReasonUnauthorized)) != 0 {
+		t.Fatal("a request with the old key was refused")
+	}
+}
+
+// crashAfterCreate performs the create in Spaces, then stops the reconcile
+// dead, as a killed manager would, before anything is recorded.
+type crashAfterCreate struct {
+	spaceAPI
+	crashed *atomic.Bool
+}
+
+func (c crashAfterCreate) CreateSpace(ctx context.Context, req spaces.CreateSpaceRequest, actAs string) (*spaces.InviteResponse, error) {
+	resp, err := c.spaceAPI.CreateSpace(ctx, req, actAs)
+	if err == nil && c.crashed.CompareAndSwap(false, true) {
+		panic("simulated crash between the create and the status write")
+	}
+	return resp, err
+}
+
+func TestSpaceReconciler_NoDuplicateAfterCrashBetweenCreateAndStatus(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	var crashed atomic.Bool
+	wrappers.Store(w.ns, func(_ *spacesv1alpha1.Space, api spaceAPI) spaceAPI { return crashAfterCreate{api, &crashed} })
+	t.Cleanup(func() { wrappers.Delete(w.ns) })
+	w.newSpace("crashy", spacesv1alpha1.SpaceSpec{Title: "Crashy"})
+	sp := w.waitReady("crashy")
+	if !crashed.Load() {
+		t.Fatal("the crash was not simulated")
+	}
+	titled := w.fake.SpacesTitled("Crashy")
+	if len(titled) != 1 || titled[0].ID != sp.Status.SpaceID {
+		t.Fatalf("%d spaces titled Crashy (status says %s)", len(titled), sp.Status.SpaceID)
+	}
+	if w.fake.Calls("POST /spaces/invite") != 1 || w.fake.Calls("GET /users/me/spaces") < 1 {
+		t.Fatalf("calls %v", w.fake.AllCalls())
+	}
+}
+
+func TestSpaceReconciler_NoDuplicateAfterDroppedCreateResponse(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", DropResponse: true, Times: 1})
+	w.newSpace("dropped", spacesv1alpha1.SpaceSpec{Title: "Dropped"})
+	sp := w.waitReady("dropped")
+	titled := w.fake.SpacesTitled("Dropped")
+	if len(titled) != 1 || titled[0].ID != sp.Status.SpaceID || w.fake.Calls("POST /spaces/invite") != 1 {
+		t.Fatalf("%d spaces, %d creates", len(titled), w.fake.Calls("POST /spaces/invite"))
+	}
+}
+
+func TestSpaceReconciler_AmbiguousCreateStalls(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	// Two spaces of the title appear after the mark (another tool made one).
+	var created atomic.Int32
+	wrappers.Store(w.ns, func(_ *spacesv1alpha1.Space, api spaceAPI) spaceAPI {
+		return dupOnCreate{api, &created}
+	})
+	t.Cleanup(func() { wrappers.Delete(w.ns) })
+	w.newSpace("twice", spacesv1alpha1.SpaceSpec{Title: "Twice"})
+	sp := w.waitReason("twice", spacesv1alpha1.ReasonAmbiguousCreate)
+	msg := condition(sp, spacesv1alpha1.ConditionStalled).Message
+	for _, s := range w.fake.SpacesTitled("Twice") {
+		if !strings.Contains(msg, s.ID) {
+			t.Errorf("message %q does not list %s", msg, s.ID)
+		}
+	}
+	if !strings.Contains(msg, "spec.spaceID") {
+		t.Errorf("message %q does not say how to pick one", msg)
+	}
+	// Picking one settles it.
+	pick := w.fake.SpacesTitled("Twice")[0].ID
+	w.edit("twice", func(sp *spacesv1alpha1.Space) { sp.Spec.SpaceID = pick })
+	if got := w.waitReady("twice").Status.SpaceID; got != pick {
+		t.Fatalf("status id %s, want %s", got, pick)
+	}
+}
+
+// dupOnCreate creates the space twice and loses both answers.
+type dupOnCreate struct {
+	spaceAPI
+	n *atomic.Int32
+}
+
+func (d dupOnCreate) CreateSpace(ctx context.Context, req spaces.CreateSpaceRequest, actAs string) (*spaces.InviteResponse, error) {
+	if d.n.Add(1) > 1 {
+		return nil, errors.New("unexpected second create")
+	}
+	_, _ = d.spaceAPI.CreateSpace(ctx, req, actAs)
+	_, _ = d.spaceAPI.CreateSpace(ctx, req, actAs)
+	return nil, &spaces.Error{Kind: spaces.KindUnavailable, Endpoint: spaces.EndpointSpaceCreate, Err: errors.New("connection reset")}
+}
+
+func TestSpaceReconciler_SpaceGoneIsNotSilentlyRecreated(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("s", spacesv1alpha1.SpaceSpec{Title: "Ephemeral"})
+	old := w.waitReady("s").Status.SpaceID
+	w.fake.Do(func(st *spacestest.State) { delete(st.Spaces, old) })
+	sp := w.waitReason("s", spacesv1alpha1.ReasonSpaceGone)
+	if msg := condition(sp, spacesv1alpha1.ConditionReady).Message; !strings.Contains(msg, spacesv1alpha1.AnnotationRecreate) {
+		t.Errorf("message does not say how to recreate: %q", msg)
+	}
+	time.Sleep(2 * testResync)
+	if n := len(w.fake.SpacesTitled("Ephemeral")); n != 0 || w.fake.Calls("POST /spaces/invite") != 1 {
+		t.Fatalf("recreated on its own (%d spaces)", n)
+	}
+	w.edit("s", func(sp *spacesv1alpha1.Space) { sp.Annotations[spacesv1alpha1.AnnotationRecreate] = "true" })
+	w.eventually("recreated", func() bool {
+		sp := w.get("s")
+		return sp.Status.SpaceID != "" && sp.Status.SpaceID != old && sp.Annotations[spacesv1alpha1.AnnotationRecreate] == "" &&
+			condition(sp, spacesv1alpha1.ConditionReady).Reason == spacesv1alpha1.ReasonSynced
+	})
+	if n := len(w.fake.SpacesTitled("Ephemeral")); n != 1 {
+		t.Fatalf("%d spaces after recreate", n)
+	}
+}
+
+// TestSpaceReconciler_RateLimitStorm: a 429 pauses every object sharing the
+// credential; no request reaches Spaces before Retry-After.
+func TestSpaceReconciler_RateLimitStorm(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	names := []string{"a", "b", "c", "d", "e"}
+	for _, n := range names {
+		w.newSpace(n, spacesv1alpha1.SpaceSpec{Title: "Storm " + n})
+	}
+	for _, n := range names {
+		w.waitReady(n)
+	}
+	w.fake.ResetCounters()
+	w.fake.AddFault(spacestest.Fault{Route: "GET /spaces/{id}", Status: 429, RetryAfter: "3", Times: 1})
+	for _, n := range names {
+		w.edit(n, func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "Calm " + sp.Name })
+	}
+	for _, n := range names {
+		w.waitReady(n)
+	}
+	first := w.fake.Arrivals("GET /spaces/{id}")[0]
+	for route := range w.fake.AllCalls() {
+		for _, at := range w.fake.Arrivals(route) {
+			if at.After(first) && at.Sub(first) < 3*time.Second-100*time.Millisecond {
+				t.Errorf("%s came %v after the 429, before Retry-After 3s", route, at.Sub(first))
+			}
+		}
+	}
+}
+
+// TestSpaceReconciler_LongRateLimitRequeues: a Retry-After longer than the
+// client waits inline is reported (RateLimited, with an event) and handed
+// to the work queue instead of holding a worker.
+func TestSpaceReconciler_LongRateLimitRequeues(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", Status: 429, RetryAfter: "600", Times: 1})
+	w.newSpace("limited", spacesv1alpha1.SpaceSpec{Title: "Limited"})
+	w.eventually("RateLimited", func() bool {
+		c := condition(w.get("limited"), spacesv1alpha1.ConditionReconciling)
+		return c != nil && c.Status == "True" && c.Reason == spacesv1alpha1.ReasonRateLimited
+	})
+	w.waitEvent("limited", spacesv1alpha1.ReasonRateLimited)
+	time.Sleep(testResync)
+	if n := w.fake.Calls("POST /spaces/invite"); n != 1 {
+		t.Fatalf("%d creates during a 600 s pause", n)
+	}
+}
+
+// TestSpaceReconciler_SteadyStateIsQuiet: once Ready, each resync costs one
+// GET and writes nothing, to Spaces or to the API server.
+func TestSpaceReconciler_SteadyStateIsQuiet(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("quiet", spacesv1alpha1.SpaceSpec{Title: "Quiet", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: ptr(true)}})
+	before := w.waitReady("quiet")
+	time.Sleep(testResync) // let the post-create reconciles settle
+	w.fake.ResetCounters()
+	rv := w.get("quiet").ResourceVersion
+	const periods = 3
+	window := periods*testResync + testResync/2
+	time.Sleep(window)
+	gets := w.fake.Calls("GET /spaces/{id}")
+	lo, hi := int(window/(testResync*11/10)), int(window/(testResync*9/10))+1
+	if gets < lo || gets > hi {
+		t.Errorf("%d GETs in %v, want %d..%d (one per resync)", gets, window, lo, hi)
+	}
+	if n := w.fake.Writes(); n != 0 {
+		t.Errorf("%d writes to Spaces in steady state: %v", n, w.fake.AllCalls())
+	}
+	if got := w.get("quiet"); got.ResourceVersion != rv {
+		t.Errorf("the object was written in steady state (resourceVersion %s -> %s)", rv, got.ResourceVersion)
+	}
+	_ = before
+}
+
+func TestSpaceReconciler_SuspendStopsAllCalls(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("paused", spacesv1alpha1.SpaceSpec{Title: "Paused", Suspend: true})
+	w.waitReason("paused", spacesv1alpha1.ReasonSuspended)
+	w.edit("paused", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "Still paused" })
+	w.waitReason("paused", spacesv1alpha1.ReasonSuspended)
+	time.Sleep(testResync)
+	if calls := w.fake.AllCalls(); len(calls) != 0 {
+		t.Fatalf("calls while suspended: %v", calls)
+	}
+	w.edit("paused", func(sp *spacesv1alpha1.Space) { sp.Spec.Suspend = false })
+	w.waitReady("paused")
+}
+
+// TestSpaceReconciler_KstatusMapping runs kstatus itself on real objects:
+// InProgress while creating, Current when Ready, Failed when Stalled.
+func TestSpaceReconciler_KstatusMapping(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", Latency: 2 * time.Second, Times: 1})
+	w.newSpace("slow", spacesv1alpha1.SpaceSpec{Title: "Slow"})
+	kstatus := func(name string) status.Status {
+		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(w.get(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := status.Compute(&unstructured.Unstructured{Object: obj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Status
+	}
+	w.eventually("the create under way", func() bool {
+		c := condition(w.get("slow"), spacesv1alpha1.ConditionReconciling)
+		return c != nil && c.Status == "True"
+	})
+	if s := kstatus("slow"); s != status.InProgressStatus {
+		t.Errorf("while creating: %s, want InProgress", s)
+	}
+	if w.fake.Calls("POST /spaces/invite") != 1 || len(w.fake.SpacesTitled("Slow")) != 0 {
+		t.Fatal("the check did not happen while the create was in flight")
+	}
+	w.waitReady("slow")
+	if s := kstatus("slow"); s != status.CurrentStatus {
+		t.Errorf("when Ready: %s, want Current", s)
+	}
+	w.fake.SetScopes(w.key.Issuer, "spaces.create")
+	w.edit("slow", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "Slower" })
+	w.waitReason("slow", spacesv1alpha1.ReasonMissingScope)
+	if s := kstatus("slow"); s != status.FailedStatus {
+		t.Errorf("when Stalled: %s, want Failed", s)
+	}
+}
+
+// client is a Spaces client with the world's key, for setting up state.
+func (w *world) client() *spaces.Client {
+	w.t.Helper()
+	key, err := spaces.ParseServiceKey(w.key.JSON)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	c, err := spaces.NewClient(w.fake.URL, spaces.NewTokenSource(key, spaces.TokenOptions{}), spaces.ClientOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}

@@ -1,0 +1,101 @@
+package controller
+
+import (
+	"net/url"
+	"slices"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+// diffSpace compares the managed fields of spec with the observed space and
+// returns the partial update that brings Spaces to the spec, with the names
+// of the fields it changes (spec field paths, for events). Fields the spec
+// leaves out are not managed and never appear.
+func diffSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.SpaceUpdate, []string) {
+	var u spaces.SpaceUpdate
+	var fields []string
+	if spec.Title != observed.Title {
+		u.Title = &spec.Title
+		fields = append(fields, "title")
+	}
+	if spec.Description != nil && *spec.Description != observed.Description {
+		u.Description = spec.Description
+		fields = append(fields, "description")
+	}
+	st := spec.Settings
+	if st == nil {
+		return u, fields
+	}
+	settings := &spaces.SpaceSettingsUpdate{}
+	if st.MemberOnly != nil && *st.MemberOnly != deref(observed.Settings.MemberOnly) {
+		settings.MemberOnly = st.MemberOnly
+		fields = append(fields, "settings.memberOnly")
+	}
+	if st.AllowPasswordInURL != nil && *st.AllowPasswordInURL != deref(observed.Settings.AllowPasswordInURL) {
+		settings.AllowPasswordInURL = st.AllowPasswordInURL
+		fields = append(fields, "settings.allowPasswordInURL")
+	}
+	var allGuests *bool
+	if pr := observed.Settings.PasswordRequired; pr != nil {
+		allGuests = pr.AllGuests
+	}
+	if st.GuestsRequirePassword != nil && *st.GuestsRequirePassword != deref(allGuests) {
+		settings.PasswordRequired = &spaces.PasswordRequired{AllGuests: st.GuestsRequirePassword}
+		fields = append(fields, "settings.guestsRequirePassword")
+	}
+	if *settings != (spaces.SpaceSettingsUpdate{}) {
+		u.Settings = settings
+	}
+	if st.DenyGuestHistory != nil {
+		has := slices.Contains(observed.Restrict, spaces.RestrictDenyGuestHistory)
+		if *st.DenyGuestHistory != has {
+			// Other restrictions are not ours: keep them.
+			restrict := slices.DeleteFunc(slices.Clone(observed.Restrict), func(s string) bool { return s == spaces.RestrictDenyGuestHistory })
+			if *st.DenyGuestHistory {
+				restrict = append(restrict, spaces.RestrictDenyGuestHistory)
+			}
+			if restrict == nil {
+				restrict = []string{}
+			}
+			u.Restrict = &restrict
+			fields = append(fields, "settings.denyGuestHistory")
+		}
+	}
+	if mr := st.MessageRetention; mr != nil {
+		want := spaces.MsgRetention{RetentionType: spaces.RetentionTypeForever}
+		if mr.Policy == spacesv1alpha1.RetentionDeleteAfterDays && mr.Days != nil {
+			want = spaces.MsgRetention{RetentionType: spaces.RetentionTypeDeleteAfterDays, RetentionLength: int(*mr.Days)}
+		}
+		have := observed.MsgRetention
+		if have == nil {
+			have = &spaces.MsgRetention{RetentionType: spaces.RetentionTypeForever}
+		}
+		if want.RetentionType != have.RetentionType || (want.RetentionType == spaces.RetentionTypeDeleteAfterDays && want.RetentionLength != have.RetentionLength) {
+			// notInheritParentPolicy is not ours to decide: keep it.
+			want.NotInheritParentPolicy = have.NotInheritParentPolicy
+			u.MsgRetention = &want
+			fields = append(fields, "settings.messageRetention")
+		}
+	}
+	return u, fields
+}
+
+func deref(b *bool) bool { return b != nil && *b }
+
+// webURL is the link that opens a space in the Spaces web app, for the API
+// the credential uses; for other APIs (a fake, a proxy), the API's own host.
+func webURL(apiBase, id string) string {
+	u, err := url.Parse(apiBase)
+	if err != nil {
+		return ""
+	}
+	switch u.Host {
+	case "spacesapis.avayacloud.com":
+		return "https://spaces.avayacloud.com/spaces/" + id
+	case "loganstagingapis.esna.com":
+		return "https://loganstaging.esna.com/spaces/" + id
+	default:
+		return u.Scheme + "://" + u.Host + "/spaces/" + id
+	}
+}

@@ -1,0 +1,271 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+	"github.com/avayacloud/spaces-operator/internal/spaces/spacestest"
+	"github.com/avayacloud/spaces-operator/internal/testenv"
+)
+
+// testResync is short so drift and steady-state tests take seconds.
+const testResync = 2 * time.Second
+
+var (
+	k8s    client.Client // uncached, for assertions
+	scheme = runtime.NewScheme()
+	// wrappers lets a test wrap the Spaces API of the Spaces in its
+	// namespace (to simulate a crash mid-reconcile).
+	wrappers sync.Map // namespace -> func(*Space, spaceAPI) spaceAPI
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false), zap.Level(zapLevel())))
+	env, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, spacesv1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			panic(err)
+		}
+	}
+	if k8s, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
+		panic(err)
+	}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resolver := credentials.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), credentials.Options{
+		QPS: 200, Burst: 50,
+		ClientOptions: spaces.ClientOptions{RequestTimeout: 5 * time.Second},
+	})
+	if err := SetupIndexes(ctx, mgr, resolver); err != nil {
+		panic(err)
+	}
+	sr := &SpaceReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync,
+		api: func(sp *spacesv1alpha1.Space, api spaceAPI) spaceAPI {
+			if w, ok := wrappers.Load(sp.Namespace); ok {
+				return w.(func(*spacesv1alpha1.Space, spaceAPI) spaceAPI)(sp, api)
+			}
+			return api
+		}}
+	if err := sr.SetupWithManager(mgr); err != nil {
+		panic(err)
+	}
+	if err := (&CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {
+		panic(err)
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			panic(err)
+		}
+	}()
+	return m.Run()
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_LOG") != "" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.ErrorLevel + 1 // quiet; TEST_LOG=1 for everything
+}
+
+// world is one test's namespace, fake Spaces and credentials Secret.
+type world struct {
+	t    *testing.T
+	ns   string
+	fake *spacestest.Server
+	key  *spacestest.KeyFile
+	ctx  context.Context
+}
+
+const secretName = "spaces-credentials"
+
+func newWorld(t *testing.T, opts spacestest.Options, scopes ...string) *world {
+	t.Helper()
+	w := &world{t: t, ctx: context.Background(), fake: spacestest.NewServer(t, opts)}
+	var err error
+	if w.key, err = w.fake.AddServiceApp(scopes...); err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "space-test-"}}
+	if err := k8s.Create(w.ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	w.ns = ns.Name
+	w.putSecret(w.key.JSON)
+	// Runs before the fake closes: the test's objects go, so they do not
+	// keep workers busy failing against a closed server in later tests.
+	t.Cleanup(w.removeObjects)
+	return w
+}
+
+func (w *world) removeObjects() {
+	var list spacesv1alpha1.SpaceList
+	if err := k8s.List(w.ctx, &list, client.InNamespace(w.ns)); err != nil {
+		w.t.Log(err)
+		return
+	}
+	for i := range list.Items {
+		sp := &list.Items[i]
+		_ = k8s.Delete(w.ctx, sp)
+		patch := client.MergeFrom(sp.DeepCopy())
+		sp.Finalizers = nil
+		_ = k8s.Patch(w.ctx, sp, patch)
+	}
+}
+
+// putSecret creates or replaces the credentials Secret.
+func (w *world) putSecret(keyFile []byte) {
+	w.t.Helper()
+	w.putNamedSecret(secretName, map[string][]byte{spacesv1alpha1.DefaultCredentialsKey: keyFile, spacesv1alpha1.CredentialsAPIURLKey: []byte(w.fake.URL)})
+}
+
+func (w *world) putNamedSecret(name string, data map[string][]byte) {
+	w.t.Helper()
+	for range 10 {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns}}
+		_, err := ctrl.CreateOrUpdate(w.ctx, k8s, s, func() error {
+			s.Data = data
+			return nil
+		})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			w.t.Fatal(err)
+		}
+	}
+	w.t.Fatal("could not write the Secret")
+}
+
+func (w *world) newSpace(name string, spec spacesv1alpha1.SpaceSpec) *spacesv1alpha1.Space {
+	w.t.Helper()
+	if spec.CredentialsRef == nil {
+		spec.CredentialsRef = &spacesv1alpha1.CredentialsReference{Name: secretName}
+	}
+	sp := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns}, Spec: spec}
+	if err := k8s.Create(w.ctx, sp); err != nil {
+		w.t.Fatal(err)
+	}
+	return sp
+}
+
+func (w *world) get(name string) *spacesv1alpha1.Space {
+	w.t.Helper()
+	sp := &spacesv1alpha1.Space{}
+	if err := k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, sp); err != nil {
+		w.t.Fatal(err)
+	}
+	return sp
+}
+
+// edit changes a Space with retries on conflict.
+func (w *world) edit(name string, f func(*spacesv1alpha1.Space)) {
+	w.t.Helper()
+	for range 10 {
+		sp := w.get(name)
+		f(sp)
+		if err := k8s.Update(w.ctx, sp); err == nil {
+			return
+		}
+	}
+	w.t.Fatal("could not update the Space")
+}
+
+// eventually polls cond until it holds or 30 s pass.
+func (w *world) eventually(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func condition(sp *spacesv1alpha1.Space, typ string) *metav1.Condition {
+	for i := range sp.Status.Conditions {
+		if sp.Status.Conditions[i].Type == typ {
+			return &sp.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// waitReason waits until Ready has reason (and the status is current).
+func (w *world) waitReason(name, reason string) *spacesv1alpha1.Space {
+	w.t.Helper()
+	var sp *spacesv1alpha1.Space
+	w.eventually(name+" Ready reason "+reason, func() bool {
+		sp = w.get(name)
+		c := condition(sp, spacesv1alpha1.ConditionReady)
+		return c != nil && c.Reason == reason && c.ObservedGeneration == sp.Generation
+	})
+	return sp
+}
+
+func (w *world) waitReady(name string) *spacesv1alpha1.Space {
+	w.t.Helper()
+	sp := w.waitReason(name, spacesv1alpha1.ReasonSynced)
+	if sp.Status.ObservedGeneration != sp.Generation {
+		w.t.Fatalf("Ready but observedGeneration %d != generation %d", sp.Status.ObservedGeneration, sp.Generation)
+	}
+	return sp
+}
+
+// events returns the notes of the events with reason about the object name.
+func (w *world) events(name, reason string) []string {
+	w.t.Helper()
+	var list eventsv1.EventList
+	if err := k8s.List(w.ctx, &list, client.InNamespace(w.ns)); err != nil {
+		w.t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == name && e.Reason == reason {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
+}
+
+func (w *world) waitEvent(name, reason string) []string {
+	w.t.Helper()
+	var notes []string
+	w.eventually("event "+reason+" on "+name, func() bool {
+		notes = w.events(name, reason)
+		return len(notes) > 0
+	})
+	return notes
+}
+
+func ptr[T any](v T) *T { return &v }
