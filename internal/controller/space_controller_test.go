@@ -490,3 +490,55 @@ func (w *world) client() *spaces.Client {
 	}
 	return c
 }
+
+func TestSpaceReconciler_UnauthorizedKey(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("s", spacesv1alpha1.SpaceSpec{Title: "Before revocation"})
+	w.waitReady("s")
+	w.fake.RevokeKey(w.key.KeyID)
+	w.edit("s", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "After revocation" })
+	sp := w.waitReason("s", spacesv1alpha1.ReasonUnauthorized)
+	msg := condition(sp, spacesv1alpha1.ConditionStalled).Message
+	for _, cause := range []string{"deleted or regenerated", "disabled", "clock"} {
+		if !strings.Contains(msg, cause) {
+			t.Errorf("message %q does not mention %q", msg, cause)
+		}
+	}
+	w.waitEvent("s", spacesv1alpha1.ReasonUnauthorized)
+	// Stalled means quiet: no calls until the Secret or the spec changes.
+	calls := w.fake.Calls("GET /spaces/{id}")
+	time.Sleep(2 * testResync)
+	if got := w.fake.Calls("GET /spaces/{id}"); got != calls {
+		t.Fatalf("%d more calls while stalled", got-calls)
+	}
+}
+
+// TestSpaceReconciler_NamespaceTeardown: the credentials Secret is deleted
+// first (as a namespace deletion may do); the in-use finalizer keeps it, so
+// the Space with deletionPolicy Delete can still delete its space, after
+// which the Secret goes too.
+func TestSpaceReconciler_NamespaceTeardown(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("s", spacesv1alpha1.SpaceSpec{Title: "Torn down", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete})
+	id := w.waitReady("s").Status.SpaceID
+	secret := &corev1.Secret{}
+	w.eventually("the in-use finalizer", func() bool {
+		_ = k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: secretName}, secret)
+		return len(secret.Finalizers) == 1
+	})
+	if err := k8s.Delete(w.ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(w.ctx, w.get("s")); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the Space gone", func() bool {
+		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "s"}, &spacesv1alpha1.Space{}))
+	})
+	if _, ok := w.fake.Space(id); ok {
+		t.Fatal("the space was not deleted in Spaces")
+	}
+	w.eventually("the Secret gone", func() bool {
+		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: secretName}, &corev1.Secret{}))
+	})
+}
