@@ -31,29 +31,18 @@ type CredentialsReconciler struct {
 // metadata-only: their data never sits in the cache.
 func (r *CredentialsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toSecret := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		h, ok := asCredentialsHolder(o)
-		if !ok {
-			return nil
+		if secret, ok := secretOf(r.Credentials, o); ok {
+			return []reconcile.Request{{NamespacedName: secret}}
 		}
-		secret, _, ok := r.Credentials.SecretFor(o.GetNamespace(), h.credentialsRef())
-		if !ok {
-			return nil
-		}
-		return []reconcile.Request{{NamespacedName: secret}}
+		return nil
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&spacesv1alpha1.Space{}, toSecret).
+		Watches(&spacesv1alpha1.SpaceInvite{}, toSecret).
+		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, toSecret).
 		Named("credentials-in-use").
 		Complete(r)
-}
-
-func asCredentialsHolder(o client.Object) (credentialsHolder, bool) {
-	switch x := o.(type) {
-	case *spacesv1alpha1.Space:
-		return spaceHolder{x}, true
-	}
-	return nil, false
 }
 
 // Reconcile adds or removes the in-use finalizer of one Secret.

@@ -23,47 +23,84 @@ const (
 	indexCredentialsSecret = "spaces.avayacloud.com/credentials-secret"
 	// indexSpaceID holds the space id a Space manages.
 	indexSpaceID = "spaces.avayacloud.com/space-id"
+	// indexSpaceRef holds "namespace/name" of a SpaceInvite's Space.
+	indexSpaceRef = "spaces.avayacloud.com/space-ref"
+	// indexUserEmail holds the emails of a ServiceAccountUserSet.
+	indexUserEmail = "spaces.avayacloud.com/user-email"
 )
 
-// credentialsHolder is what the three kinds share for credentials lookup.
-type credentialsHolder interface {
-	client.Object
-	credentialsRef() *spacesv1alpha1.CredentialsReference
+// credentialsOf says whether an object takes credentials itself, and its
+// reference (nil: the default). A SpaceInvite with spaceRef uses its
+// Space's credentials, not its own.
+func credentialsOf(o client.Object) (*spacesv1alpha1.CredentialsReference, bool) {
+	switch x := o.(type) {
+	case *spacesv1alpha1.Space:
+		return x.Spec.CredentialsRef, true
+	case *spacesv1alpha1.SpaceInvite:
+		return x.Spec.CredentialsRef, x.Spec.SpaceRef == nil
+	case *spacesv1alpha1.ServiceAccountUserSet:
+		return x.Spec.CredentialsRef, true
+	}
+	return nil, false
 }
 
-type spaceHolder struct{ *spacesv1alpha1.Space }
-
-func (s spaceHolder) credentialsRef() *spacesv1alpha1.CredentialsReference {
-	return s.Spec.CredentialsRef
+// secretOf names the Secret an object takes its credentials from.
+func secretOf(resolver *credentials.Resolver, o client.Object) (types.NamespacedName, bool) {
+	ref, uses := credentialsOf(o)
+	if !uses {
+		return types.NamespacedName{}, false
+	}
+	secret, _, ok := resolver.SecretFor(o.GetNamespace(), ref)
+	return secret, ok
 }
 
 // SetupIndexes registers the field indexes every controller relies on.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.Resolver) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &spacesv1alpha1.Space{}, indexCredentialsSecret, func(o client.Object) []string {
-		return secretIndexValue(resolver, spaceHolder{o.(*spacesv1alpha1.Space)})
-	}); err != nil {
-		return err
-	}
-	return idx.IndexField(ctx, &spacesv1alpha1.Space{}, indexSpaceID, func(o client.Object) []string {
-		if id := recordedSpaceID(o.(*spacesv1alpha1.Space)); id != "" {
-			return []string{id}
+	bySecret := func(o client.Object) []string {
+		if secret, ok := secretOf(resolver, o); ok {
+			return []string{secret.String()}
 		}
 		return nil
-	})
+	}
+	indexes := []struct {
+		obj   client.Object
+		field string
+		fn    client.IndexerFunc
+	}{
+		{&spacesv1alpha1.Space{}, indexCredentialsSecret, bySecret},
+		{&spacesv1alpha1.SpaceInvite{}, indexCredentialsSecret, bySecret},
+		{&spacesv1alpha1.ServiceAccountUserSet{}, indexCredentialsSecret, bySecret},
+		{&spacesv1alpha1.Space{}, indexSpaceID, func(o client.Object) []string {
+			if id := recordedSpaceID(o.(*spacesv1alpha1.Space)); id != "" {
+				return []string{id}
+			}
+			return nil
+		}},
+		{&spacesv1alpha1.SpaceInvite{}, indexSpaceRef, func(o client.Object) []string {
+			if ref := o.(*spacesv1alpha1.SpaceInvite).Spec.SpaceRef; ref != nil {
+				return []string{o.GetNamespace() + "/" + ref.Name}
+			}
+			return nil
+		}},
+		{&spacesv1alpha1.ServiceAccountUserSet{}, indexUserEmail, func(o client.Object) []string {
+			var emails []string
+			for _, u := range o.(*spacesv1alpha1.ServiceAccountUserSet).Spec.Users {
+				emails = append(emails, u.Email)
+			}
+			return emails
+		}},
+	}
+	for _, i := range indexes {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, i.obj, i.field, i.fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // credentialUsers are the lists of kinds whose objects may use a Secret.
 func credentialUsers() []client.ObjectList {
-	return []client.ObjectList{&spacesv1alpha1.SpaceList{}}
-}
-
-func secretIndexValue(resolver *credentials.Resolver, o credentialsHolder) []string {
-	secret, _, ok := resolver.SecretFor(o.GetNamespace(), o.credentialsRef())
-	if !ok {
-		return nil
-	}
-	return []string{secret.String()}
+	return []client.ObjectList{&spacesv1alpha1.SpaceList{}, &spacesv1alpha1.SpaceInviteList{}, &spacesv1alpha1.ServiceAccountUserSetList{}}
 }
 
 // requestsForSecret maps a Secret to the objects of list whose credentials

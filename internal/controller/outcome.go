@@ -1,15 +1,20 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
@@ -179,4 +184,27 @@ func newBackoff() workqueue.TypedRateLimiter[reconcile.Request] {
 
 func (b jitteredBackoff) When(item reconcile.Request) time.Duration {
 	return jitter(b.TypedRateLimiter.When(item))
+}
+
+// patchStatus merge-patches the status subresource after set changes the
+// object's status in memory. A vanished object is not an error.
+func patchStatus(ctx context.Context, c client.Client, obj client.Object, set func()) error {
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	set()
+	return client.IgnoreNotFound(c.Status().Patch(ctx, obj, patch))
+}
+
+// warnOnTransition emits a warning event when an object enters a failure
+// reason it was not already in; reasons equal condition reasons.
+func warnOnTransition(rec recorder.EventRecorder, obj runtime.Object, persisted *spacesv1alpha1.CommonStatus, o outcome) {
+	if o.phase == phaseSynced || o.phase == phaseSuspended || o.reason == spacesv1alpha1.ReasonProgressing || o.reason == readyReason(persisted) {
+		return
+	}
+	emit(rec, obj, corev1.EventTypeWarning, o.reason, "%s", o.message)
+}
+
+func emit(rec recorder.EventRecorder, obj runtime.Object, typ, reason, format string, args ...any) {
+	if rec != nil {
+		rec.Eventf(obj, nil, typ, reason, reason, format, args...)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -201,26 +200,16 @@ func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id strin
 // writeStatus sets the conditions and patches the status, only if it
 // changed; failure events are emitted on transitions.
 func (r *SpaceReconciler) writeStatus(ctx context.Context, s *spaceScope, o outcome) error {
-	before := readyReason(&s.space.Status.CommonStatus)
+	warnOnTransition(r.Recorder, s.space, &s.space.Status.CommonStatus, o)
 	applyConditions(&s.status.CommonStatus, s.space.Generation, o)
-	if o.phase != phaseSynced && o.reason != before && o.reason != spacesv1alpha1.ReasonProgressing {
-		r.event(s.space, corev1.EventTypeWarning, o.reason, "%s", o.message)
-	}
 	if equality.Semantic.DeepEqual(s.space.Status, s.status) {
 		return nil
 	}
-	patch := client.MergeFrom(s.space.DeepCopy())
-	s.space.Status = s.status
-	if err := r.Status().Patch(ctx, s.space, patch); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return nil
+	return patchStatus(ctx, r.Client, s.space, func() { s.space.Status = s.status })
 }
 
 func (r *SpaceReconciler) event(sp *spacesv1alpha1.Space, typ, reason, format string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(sp, nil, typ, reason, reason, format, args...)
-	}
+	emit(r.Recorder, sp, typ, reason, format, args...)
 }
 
 // recordedSpaceID is the space the object manages: spec.spaceID, else the

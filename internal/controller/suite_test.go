@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -36,6 +37,8 @@ var (
 	// wrappers lets a test wrap the Spaces API of the Spaces in its
 	// namespace (to simulate a crash mid-reconcile).
 	wrappers sync.Map // namespace -> func(*Space, spaceAPI) spaceAPI
+	// inviteWrappers does the same for SpaceInvites.
+	inviteWrappers sync.Map // namespace -> func(inviteAPI) inviteAPI
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -77,6 +80,16 @@ func run(m *testing.M) int {
 			return api
 		}}
 	if err := sr.SetupWithManager(mgr); err != nil {
+		panic(err)
+	}
+	ir := &SpaceInviteReconciler{Client: mgr.GetClient(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync,
+		api: func(inv *spacesv1alpha1.SpaceInvite, api inviteAPI) inviteAPI {
+			if w, ok := inviteWrappers.Load(inv.Namespace); ok {
+				return w.(func(inviteAPI) inviteAPI)(api)
+			}
+			return api
+		}}
+	if err := ir.SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
 	if err := (&CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {
@@ -128,17 +141,19 @@ func newWorld(t *testing.T, opts spacestest.Options, scopes ...string) *world {
 }
 
 func (w *world) removeObjects() {
-	var list spacesv1alpha1.SpaceList
-	if err := k8s.List(w.ctx, &list, client.InNamespace(w.ns)); err != nil {
-		w.t.Log(err)
-		return
-	}
-	for i := range list.Items {
-		sp := &list.Items[i]
-		_ = k8s.Delete(w.ctx, sp)
-		patch := client.MergeFrom(sp.DeepCopy())
-		sp.Finalizers = nil
-		_ = k8s.Patch(w.ctx, sp, patch)
+	for _, list := range credentialUsers() {
+		if err := k8s.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+			w.t.Log(err)
+			return
+		}
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			_ = k8s.Delete(w.ctx, obj)
+			patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+			obj.SetFinalizers(nil)
+			_ = k8s.Patch(w.ctx, obj, patch)
+			return nil
+		})
 	}
 }
 

@@ -1,0 +1,407 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+// inviteAPI is what the SpaceInvite controller needs of Spaces.
+type inviteAPI interface {
+	SpaceMembers(ctx context.Context, spaceID string) ([]spaces.Member, error)
+	Invite(ctx context.Context, spaceID string, req spaces.InviteRequest) (*spaces.InviteResponse, error)
+	SetAttendee(ctx context.Context, spaceID, userID, role string) (*spaces.Attendee, error)
+	RemoveAttendee(ctx context.Context, spaceID, userID string) (*spaces.Attendee, error)
+}
+
+var _ inviteAPI = (*spaces.Client)(nil)
+
+// SpaceInviteReconciler makes the invitees of a SpaceInvite members of its
+// space, each invited at most once.
+type SpaceInviteReconciler struct {
+	client.Client
+	Credentials             *credentials.Resolver
+	Recorder                recorder.EventRecorder
+	ResyncPeriod            time.Duration
+	MaxConcurrentReconciles int
+	Now                     func() time.Time
+	// api, when set, wraps the credential's client (tests inject crashes).
+	api func(*spacesv1alpha1.SpaceInvite, inviteAPI) inviteAPI
+}
+
+// SetupWithManager registers the controller: SpaceInvites, and the Spaces
+// they wait for (through an index, not polling), and Secrets.
+func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod <= 0 {
+		r.ResyncPeriod = DefaultResyncPeriod
+	}
+	if r.MaxConcurrentReconciles <= 0 {
+		r.MaxConcurrentReconciles = 4
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	invitesOfSpace := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list spacesv1alpha1.SpaceInviteList
+		if err := mgr.GetClient().List(ctx, &list, client.MatchingFields{indexSpaceRef: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, i := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&i)})
+		}
+		return reqs
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged())).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
+		Named("spaceinvite").
+		Complete(r)
+}
+
+// spaceReadinessChanged passes Space events that matter to its invites: it
+// appeared, went, became Ready or not, or got another space id.
+func spaceReadinessChanged() predicate.Funcs {
+	state := func(o client.Object) string {
+		sp, ok := o.(*spacesv1alpha1.Space)
+		if !ok {
+			return ""
+		}
+		return fmt.Sprint(meta.IsStatusConditionTrue(sp.Status.Conditions, spacesv1alpha1.ConditionReady), sp.Status.SpaceID)
+	}
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return state(e.ObjectOld) != state(e.ObjectNew) }}
+}
+
+type inviteScope struct {
+	inv     *spacesv1alpha1.SpaceInvite
+	status  spacesv1alpha1.SpaceInviteStatus
+	api     inviteAPI
+	spaceID string
+}
+
+// Reconcile: get → deleted → finalizer → suspended → target space →
+// credentials → members → role changes → invitations → prune → status.
+func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	inv := &spacesv1alpha1.SpaceInvite{}
+	if err := r.Get(ctx, req.NamespacedName, inv); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &inviteScope{inv: inv, status: *inv.Status.DeepCopy()}
+	if !inv.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, s)
+	}
+	o := r.reconcileLive(ctx, s)
+	res, err := o.result(r.ResyncPeriod)
+	if perr := r.writeStatus(ctx, s, o); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	if o.reason == spacesv1alpha1.ReasonWaitingForSpace {
+		return ctrl.Result{}, nil // the Space watch wakes us
+	}
+	return res, err
+}
+
+func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScope) outcome {
+	if !controllerutil.ContainsFinalizer(s.inv, spacesv1alpha1.Finalizer) {
+		patch := client.MergeFrom(s.inv.DeepCopy())
+		controllerutil.AddFinalizer(s.inv, spacesv1alpha1.Finalizer)
+		if err := r.Patch(ctx, s.inv, patch); err != nil {
+			return failed(err, false)
+		}
+	}
+	if s.inv.Spec.Suspend {
+		return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+	}
+	if o, ok := r.target(ctx, s); !ok {
+		return o
+	}
+	members, err := s.api.SpaceMembers(ctx, s.spaceID)
+	if err != nil {
+		return failed(err, true)
+	}
+	return r.sync(ctx, s, members)
+}
+
+// target finds the space and the credentials: a Ready Space's, or spaceID
+// with the invite's own.
+func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (outcome, bool) {
+	spec := &s.inv.Spec
+	ns, ref := s.inv.Namespace, spec.CredentialsRef
+	s.spaceID = spec.SpaceID
+	if spec.SpaceRef != nil {
+		var sp spacesv1alpha1.Space
+		err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: spec.SpaceRef.Name}, &sp)
+		switch {
+		case apierrors.IsNotFound(err):
+			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to exist", spec.SpaceRef.Name)), false
+		case err != nil:
+			return failed(err, false), false
+		case !meta.IsStatusConditionTrue(sp.Status.Conditions, spacesv1alpha1.ConditionReady) || sp.Status.SpaceID == "":
+			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to be Ready", spec.SpaceRef.Name)), false
+		}
+		s.spaceID, ref = sp.Status.SpaceID, sp.Spec.CredentialsRef
+	}
+	s.status.SpaceID = s.spaceID
+	cred, err := r.Credentials.Resolve(ctx, ns, ref)
+	if err != nil {
+		return failed(err, false), false
+	}
+	s.api = cred.Client
+	if r.api != nil {
+		s.api = r.api(s.inv, s.api)
+	}
+	return outcome{}, true
+}
+
+// sync brings membership to the spec: roles of members are set, people not
+// yet members (and not invited before) are invited in one call, and with
+// prune, members this object invited but no longer lists are removed.
+func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, members []spaces.Member) outcome {
+	log := ctrl.LoggerFrom(ctx)
+	byKey := memberIndex(members)
+	previous := map[string]spacesv1alpha1.InviteeStatus{}
+	for _, st := range s.status.Invitees {
+		previous[inviteeKey(st.Email, st.UserID)] = st
+	}
+
+	var next []spacesv1alpha1.InviteeStatus
+	var toInvite []int // indexes into next
+	for _, want := range s.inv.Spec.Invitees {
+		key := inviteeKey(want.Email, want.UserID)
+		st := previous[key]
+		delete(previous, key)
+		st.Email, st.UserID, st.Role = want.Email, orDefault(st.UserID, want.UserID), want.Role
+		m, isMember := byKey[key]
+		switch {
+		case isMember && m.Role == string(want.Role):
+			st.State, st.Message, st.UserID = spacesv1alpha1.InviteeJoined, "", m.Member
+		case isMember:
+			log.Info("Changing a member's role", "spaceInvite", klog.KObj(s.inv), "member", m.Member, "role", want.Role)
+			if _, err := s.api.SetAttendee(ctx, s.spaceID, m.Member, string(want.Role)); err != nil {
+				return failed(err, true)
+			}
+			r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Changed the role of %s from %s to %s", displayInvitee(want), m.Role, want.Role)
+			st.State, st.Message, st.UserID = spacesv1alpha1.InviteeJoined, "", m.Member
+		case st.InvitedAt != nil && st.State != spacesv1alpha1.InviteeFailed:
+			st.State = spacesv1alpha1.InviteeInvited // sent before: never again for this spec
+		default:
+			toInvite = append(toInvite, len(next))
+		}
+		next = append(next, st)
+	}
+
+	// Dropped from the list: prune what we invited, forget the rest.
+	for _, st := range previous {
+		if !s.inv.Spec.Prune || st.InvitedAt == nil {
+			continue
+		}
+		if o, ok := r.prune(ctx, s, st, byKey); !ok {
+			next = append(next, st) // keep it until it can be removed
+			s.status.Invitees = next
+			return o
+		}
+	}
+
+	if len(toInvite) > 0 {
+		if o, ok := r.invite(ctx, s, next, toInvite); !ok {
+			return o
+		}
+	}
+	s.status.Invitees = next
+	s.status.Total = int32(len(s.inv.Spec.Invitees))
+	s.status.Joined = 0
+	var failedMsgs []string
+	for _, st := range next {
+		switch st.State {
+		case spacesv1alpha1.InviteeJoined:
+			s.status.Joined++
+		case spacesv1alpha1.InviteeFailed:
+			failedMsgs = append(failedMsgs, displayStatus(st)+": "+st.Message)
+		}
+	}
+	if len(failedMsgs) > 0 {
+		return stalled(spacesv1alpha1.ReasonInvalidInput, "Spaces refused to invite "+strings.Join(failedMsgs, "; ")+"; correct spec.invitees")
+	}
+	return synced(fmt.Sprintf("%d of %d invitees are members; the rest are invited", s.status.Joined, s.status.Total))
+}
+
+// invite sends one invitation call for next[idx...]. What is about to be
+// sent is written to status first: a crash after the call cannot make the
+// next reconcile send it again.
+func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next []spacesv1alpha1.InviteeStatus, idx []int) (outcome, bool) {
+	now := metav1.NewTime(r.Now())
+	req := spaces.InviteRequest{InformChannel: spaces.InformChannelServer}
+	if s.inv.Spec.Notify == spacesv1alpha1.NotifyNone {
+		req.InformChannel = spaces.InformChannelClient
+	}
+	var names []string
+	for _, i := range idx {
+		st := &next[i]
+		st.State, st.Message, st.InvitedAt = spacesv1alpha1.InviteeInvited, "", &now
+		inv := spaces.Invitee{InviteeType: spaces.InviteeTypeEmail, Invitee: st.Email, Role: string(st.Role)}
+		if st.Email == "" {
+			inv = spaces.Invitee{InviteeType: spaces.InviteeTypeUserID, Invitee: st.UserID, Role: string(st.Role)}
+		}
+		req.Invitees = append(req.Invitees, inv)
+		names = append(names, displayStatus(*st))
+	}
+	s.status.Invitees = next
+	if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Inviting "+strings.Join(names, ", "))); err != nil {
+		return failed(err, false), false
+	}
+	ctrl.LoggerFrom(ctx).Info("Inviting to the space", "spaceInvite", klog.KObj(s.inv), "spaceID", s.spaceID, "count", len(idx))
+	resp, err := s.api.Invite(ctx, s.spaceID, req)
+	if err != nil {
+		if spaces.KindOf(err) == spaces.KindInvalid {
+			for _, i := range idx {
+				next[i].State, next[i].Message, next[i].InvitedAt = spacesv1alpha1.InviteeFailed, err.Error(), nil
+			}
+			return outcome{}, true
+		}
+		if definitelyNotDone(err) {
+			for _, i := range idx {
+				next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
+			}
+			s.status.Invitees = next
+		}
+		return failed(err, true), false
+	}
+	if resp.InviteContent != nil {
+		link := joinLink(resp.InviteContent.Text)
+		for _, i := range idx {
+			next[i].JoinURL = link
+		}
+	}
+	r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Invited %s", strings.Join(names, ", "))
+	return outcome{}, true
+}
+
+func (r *SpaceInviteReconciler) prune(ctx context.Context, s *inviteScope, st spacesv1alpha1.InviteeStatus, byKey map[string]spaces.Member) (outcome, bool) {
+	m, ok := byKey[inviteeKey(st.Email, st.UserID)]
+	if !ok {
+		if m, ok = byKey["id:"+st.UserID]; !ok {
+			return outcome{}, true // never joined, or already gone
+		}
+	}
+	ctrl.LoggerFrom(ctx).Info("Removing a member this SpaceInvite invited", "spaceInvite", klog.KObj(s.inv), "member", m.Member)
+	if _, err := s.api.RemoveAttendee(ctx, s.spaceID, m.Member); err != nil && !spaces.IsNotFound(err) {
+		return failed(err, true), false
+	}
+	r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Removed %s from the space (prune)", displayStatus(st))
+	return outcome{}, true
+}
+
+// reconcileDelete removes, with prune, the members this object invited.
+func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteScope) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(s.inv, spacesv1alpha1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if s.inv.Spec.Prune && !s.inv.Spec.Suspend && len(s.status.Invitees) > 0 {
+		if o, ok := r.target(ctx, s); ok {
+			members, err := s.api.SpaceMembers(ctx, s.spaceID)
+			if err != nil {
+				return r.finish(ctx, s, failed(err, true))
+			}
+			byKey := memberIndex(members)
+			for _, st := range s.status.Invitees {
+				if st.InvitedAt == nil {
+					continue
+				}
+				if o, ok := r.prune(ctx, s, st, byKey); !ok {
+					return r.finish(ctx, s, o)
+				}
+			}
+		} else if o.reason != spacesv1alpha1.ReasonWaitingForSpace {
+			return r.finish(ctx, s, o)
+		}
+		// The Space is gone: so is the membership it would prune.
+	}
+	patch := client.MergeFrom(s.inv.DeepCopy())
+	controllerutil.RemoveFinalizer(s.inv, spacesv1alpha1.Finalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, s.inv, patch))
+}
+
+func (r *SpaceInviteReconciler) finish(ctx context.Context, s *inviteScope, o outcome) (ctrl.Result, error) {
+	res, err := o.result(r.ResyncPeriod)
+	if perr := r.writeStatus(ctx, s, o); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return res, err
+}
+
+func (r *SpaceInviteReconciler) writeStatus(ctx context.Context, s *inviteScope, o outcome) error {
+	warnOnTransition(r.Recorder, s.inv, &s.inv.Status.CommonStatus, o)
+	applyConditions(&s.status.CommonStatus, s.inv.Generation, o)
+	if equality.Semantic.DeepEqual(s.inv.Status, s.status) {
+		return nil
+	}
+	return patchStatus(ctx, r.Client, s.inv, func() { s.inv.Status = *s.status.DeepCopy() })
+}
+
+func (r *SpaceInviteReconciler) event(inv *spacesv1alpha1.SpaceInvite, typ, reason, format string, args ...any) {
+	emit(r.Recorder, inv, typ, reason, format, args...)
+}
+
+func memberIndex(members []spaces.Member) map[string]spaces.Member {
+	byKey := map[string]spaces.Member{}
+	for _, m := range members {
+		byKey["id:"+m.Member] = m
+		if m.Username != "" {
+			byKey["email:"+strings.ToLower(m.Username)] = m
+		}
+	}
+	return byKey
+}
+
+func inviteeKey(email, userID string) string {
+	if email != "" {
+		return "email:" + strings.ToLower(email)
+	}
+	return "id:" + userID
+}
+
+func displayInvitee(i spacesv1alpha1.Invitee) string { return orDefault(i.Email, i.UserID) }
+
+func displayStatus(s spacesv1alpha1.InviteeStatus) string { return orDefault(s.Email, s.UserID) }
+
+func orDefault(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+// joinURLPattern finds the CONFIRMED invitation link in the invite text.
+var joinURLPattern = regexp.MustCompile(`https?://\S+/join\?inviteInfo=[A-Za-z0-9+/=_-]+`)
+
+func joinLink(text string) string {
+	if m := joinURLPattern.FindString(text); m != "" {
+		return m
+	}
+	return strings.TrimSpace(text)
+}

@@ -1,0 +1,239 @@
+package controller
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+	"github.com/avayacloud/spaces-operator/internal/spaces/spacestest"
+)
+
+func (w *world) newInvite(name string, spec spacesv1alpha1.SpaceInviteSpec) {
+	w.t.Helper()
+	if spec.SpaceRef == nil && spec.CredentialsRef == nil {
+		spec.CredentialsRef = &spacesv1alpha1.CredentialsReference{Name: secretName}
+	}
+	for i := range spec.Invitees {
+		if spec.Invitees[i].Role == "" {
+			spec.Invitees[i].Role = spacesv1alpha1.RoleMember
+		}
+	}
+	if spec.Notify == "" {
+		spec.Notify = spacesv1alpha1.NotifyEmail
+	}
+	inv := &spacesv1alpha1.SpaceInvite{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns}, Spec: spec}
+	if err := k8s.Create(w.ctx, inv); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) getInvite(name string) *spacesv1alpha1.SpaceInvite {
+	w.t.Helper()
+	inv := &spacesv1alpha1.SpaceInvite{}
+	if err := k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, inv); err != nil {
+		w.t.Fatal(err)
+	}
+	return inv
+}
+
+func (w *world) waitInvite(name, reason string, cond func(*spacesv1alpha1.SpaceInvite) bool) *spacesv1alpha1.SpaceInvite {
+	w.t.Helper()
+	var inv *spacesv1alpha1.SpaceInvite
+	w.eventually("SpaceInvite "+name+" "+reason, func() bool {
+		inv = w.getInvite(name)
+		c := readyCondition(inv.Status.Conditions)
+		return c != nil && c.Reason == reason && c.ObservedGeneration == inv.Generation && (cond == nil || cond(inv))
+	})
+	return inv
+}
+
+func readyCondition(cs []metav1.Condition) *metav1.Condition {
+	for i := range cs {
+		if cs[i].Type == spacesv1alpha1.ConditionReady {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+func (w *world) memberRole(spaceID, userID string) string {
+	sp, _ := w.fake.Space(spaceID)
+	for _, m := range sp.Members {
+		if m.UserID == userID {
+			return m.Role
+		}
+	}
+	return ""
+}
+
+func allJoined(inv *spacesv1alpha1.SpaceInvite) bool {
+	return inv.Status.Total > 0 && inv.Status.Joined == inv.Status.Total
+}
+
+// TestSpaceInviteReconciler_OutOfOrderApplyConverges: the invite comes
+// first and waits; the Space arrives; both end Ready, woken by the watch.
+func TestSpaceInviteReconciler_OutOfOrderApplyConverges(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	bob := w.fake.AddUser("bob@corp.example", "Bob", "B")
+	carol := w.fake.AddUser("carol@corp.example", "Carol", "C")
+	w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"},
+		Invitees: []spacesv1alpha1.Invitee{{Email: "bob@corp.example"}, {UserID: carol.ID, Role: spacesv1alpha1.RoleAdmin}, {Email: "newcomer@corp.example", Role: spacesv1alpha1.RoleGuest}}})
+	w.eventually("WaitingForSpace", func() bool {
+		c := readyCondition(w.getInvite("members").Status.Conditions)
+		return c != nil && c.Reason == spacesv1alpha1.ReasonWaitingForSpace
+	})
+	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+	id := w.waitReady("team").Status.SpaceID
+	inv := w.waitInvite("members", spacesv1alpha1.ReasonSynced, func(i *spacesv1alpha1.SpaceInvite) bool { return i.Status.Joined == 2 })
+	if w.memberRole(id, bob.ID) != "member" || w.memberRole(id, carol.ID) != "admin" {
+		t.Fatalf("members of the fake: %+v", mustSpace(w, id).Members)
+	}
+	states := map[string]spacesv1alpha1.InviteeState{}
+	for _, st := range inv.Status.Invitees {
+		states[orDefault(st.Email, st.UserID)] = st.State
+	}
+	if states["bob@corp.example"] != spacesv1alpha1.InviteeJoined || states[carol.ID] != spacesv1alpha1.InviteeJoined || states["newcomer@corp.example"] != spacesv1alpha1.InviteeInvited {
+		t.Fatalf("states %v", states)
+	}
+	if inv.Status.SpaceID != id || inv.Status.Total != 3 {
+		t.Fatalf("status %+v", inv.Status)
+	}
+	// One invitation call for all three; nobody invited again on resyncs.
+	time.Sleep(2 * testResync)
+	if n := w.fake.Calls("POST /spaces/{id}/invite"); n != 1 {
+		t.Fatalf("%d invitation calls, want 1", n)
+	}
+	for _, who := range []string{"bob@corp.example", carol.ID, "newcomer@corp.example"} {
+		if n := w.fake.Invitations(who); n != 1 {
+			t.Errorf("%s invited %d times", who, n)
+		}
+	}
+}
+
+func mustSpace(w *world, id string) spacestest.Space {
+	sp, _ := w.fake.Space(id)
+	return sp
+}
+
+// crashAfterInvite sends the invitation, then dies before anything more.
+type crashAfterInvite struct {
+	inviteAPI
+	crashed *atomic.Bool
+}
+
+func (c crashAfterInvite) Invite(ctx context.Context, id string, req spaces.InviteRequest) (*spaces.InviteResponse, error) {
+	resp, err := c.inviteAPI.Invite(ctx, id, req)
+	if err == nil && c.crashed.CompareAndSwap(false, true) {
+		panic("simulated crash between the invitation and the status write")
+	}
+	return resp, err
+}
+
+func TestSpaceInviteReconciler_NoSecondInvitationAfterCrash(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	var crashed atomic.Bool
+	inviteWrappers.Store(w.ns, func(api inviteAPI) inviteAPI { return crashAfterInvite{api, &crashed} })
+	t.Cleanup(func() { inviteWrappers.Delete(w.ns) })
+	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+	w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"},
+		Invitees: []spacesv1alpha1.Invitee{{Email: "dora@corp.example"}, {Email: "eve@corp.example"}}})
+	w.waitInvite("members", spacesv1alpha1.ReasonSynced, nil)
+	if !crashed.Load() {
+		t.Fatal("the crash was not simulated")
+	}
+	time.Sleep(2 * testResync)
+	for _, who := range []string{"dora@corp.example", "eve@corp.example"} {
+		if n := w.fake.Invitations(who); n != 1 {
+			t.Errorf("%s invited %d times", who, n)
+		}
+	}
+}
+
+func TestSpaceInviteReconciler_NotifyNonePutsJoinLinksInStatus(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+	w.newInvite("quiet", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"}, Notify: spacesv1alpha1.NotifyNone,
+		Invitees: []spacesv1alpha1.Invitee{{Email: "frank@partner.example", Role: spacesv1alpha1.RoleGuest}}})
+	inv := w.waitInvite("quiet", spacesv1alpha1.ReasonSynced, nil)
+	if u := inv.Status.Invitees[0].JoinURL; !strings.Contains(u, "/spaces/invites/") || !strings.Contains(u, "/join?inviteInfo=") {
+		t.Fatalf("join URL %q", u)
+	}
+}
+
+func TestSpaceInviteReconciler_RoleChangesAndPrune(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	bob := w.fake.AddUser("bob@corp.example", "Bob", "B")
+	carol := w.fake.AddUser("carol@corp.example", "Carol", "C")
+	outsider := w.fake.AddUser("olga@corp.example", "Olga", "O")
+	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+	id := w.waitReady("team").Status.SpaceID
+	// Someone else adds Olga by hand: never ours to remove.
+	if _, err := w.client().SetAttendee(w.ctx, id, outsider.ID, "member"); err != nil {
+		t.Fatal(err)
+	}
+	w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"}, Prune: true,
+		Invitees: []spacesv1alpha1.Invitee{{Email: "bob@corp.example"}, {Email: "carol@corp.example"}, {Email: "olga@corp.example"}}})
+	w.waitInvite("members", spacesv1alpha1.ReasonSynced, allJoined)
+
+	// Bob becomes admin; Carol and Olga leave the list.
+	edit := func(f func(*spacesv1alpha1.SpaceInvite)) {
+		for range 10 {
+			inv := w.getInvite("members")
+			f(inv)
+			if err := k8s.Update(w.ctx, inv); err == nil {
+				return
+			}
+		}
+		t.Fatal("could not update")
+	}
+	edit(func(inv *spacesv1alpha1.SpaceInvite) {
+		inv.Spec.Invitees = []spacesv1alpha1.Invitee{{Email: "bob@corp.example", Role: spacesv1alpha1.RoleAdmin}}
+	})
+	w.waitInvite("members", spacesv1alpha1.ReasonSynced, func(i *spacesv1alpha1.SpaceInvite) bool { return allJoined(i) && i.Status.Total == 1 })
+	if w.memberRole(id, bob.ID) != "admin" {
+		t.Errorf("bob is %q", w.memberRole(id, bob.ID))
+	}
+	if w.memberRole(id, carol.ID) != "" {
+		t.Error("carol, invited by this object and dropped, was not pruned")
+	}
+	if w.memberRole(id, outsider.ID) != "member" {
+		t.Error("olga, added by someone else, was removed")
+	}
+	if notes := w.waitEvent("members", spacesv1alpha1.ReasonUpdated); !strings.Contains(notes[0], "bob@corp.example") {
+		t.Errorf("role change event %q", notes[0])
+	}
+
+	// Deleting the object prunes what it invited, and only that.
+	if err := k8s.Delete(w.ctx, w.getInvite("members")); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the SpaceInvite gone", func() bool {
+		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "members"}, &spacesv1alpha1.SpaceInvite{}))
+	})
+	if w.memberRole(id, bob.ID) != "" || w.memberRole(id, outsider.ID) != "member" {
+		t.Fatalf("after delete: bob %q, olga %q", w.memberRole(id, bob.ID), w.memberRole(id, outsider.ID))
+	}
+}
+
+func TestSpaceInviteReconciler_BySpaceIDWithOwnCredentials(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	resp, err := w.client().CreateSpace(w.ctx, spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "Raw"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Data[0].TopicID
+	bob := w.fake.AddUser("bob@corp.example", "Bob", "B")
+	w.newInvite("raw", spacesv1alpha1.SpaceInviteSpec{SpaceID: id, Invitees: []spacesv1alpha1.Invitee{{Email: "bob@corp.example"}}})
+	w.waitInvite("raw", spacesv1alpha1.ReasonSynced, allJoined)
+	if w.memberRole(id, bob.ID) != "member" {
+		t.Fatal("bob is not a member")
+	}
+}
