@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	zaplib "go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -54,6 +56,11 @@ func main() {
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
+	// client-go logs request and response bodies from verbosity 8 on, which
+	// for Secrets means key files and passwords (base64): never go past 5.
+	if lvl, ok := zapOpts.Level.(zaplib.AtomicLevel); ok && lvl.Level() < -controller.MaxLogVerbosity {
+		lvl.SetLevel(zapcore.Level(-controller.MaxLogVerbosity))
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
@@ -105,6 +112,28 @@ func main() {
 		MaxConcurrentReconciles: maxConcurrent,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Unable to set up the Space controller")
+		os.Exit(1)
+	}
+	if err := (&controller.SpaceInviteReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Credentials:             resolver,
+		Recorder:                mgr.GetEventRecorder("spaces-operator"),
+		ResyncPeriod:            resync,
+		MaxConcurrentReconciles: maxConcurrent,
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up the SpaceInvite controller")
+		os.Exit(1)
+	}
+	if err := (&controller.ServiceAccountUserSetReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Credentials:             resolver,
+		Recorder:                mgr.GetEventRecorder("spaces-operator"),
+		ResyncPeriod:            resync,
+		MaxConcurrentReconciles: maxConcurrent,
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up the ServiceAccountUserSet controller")
 		os.Exit(1)
 	}
 	if err := (&controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {

@@ -130,6 +130,10 @@ type UserStatus struct {
 	// message explains Failed and Conflict.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// specHash identifies the spec fields last written to Spaces for this
+	// user; a user whose spec no longer matches it is updated.
+	// +optional
+	SpecHash string `json:"specHash,omitempty"`
 }
 
 // ServiceAccountUserSetStatus is what the operator last observed of the users.

@@ -2,13 +2,16 @@ package controller
 
 import (
 	"context"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
@@ -119,4 +122,13 @@ func requestsForSecret(c client.Client, list client.ObjectList) handler.MapFunc 
 		})
 		return reqs
 	}
+}
+
+// credentialsChanged passes Secret events that may change a credential:
+// not the operator's own in-use finalizer coming or going, which would wake
+// every user of the Secret for nothing.
+func credentialsChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return slices.Equal(e.ObjectOld.GetFinalizers(), e.ObjectNew.GetFinalizers())
+	}}
 }

@@ -208,3 +208,8 @@ func emit(rec recorder.EventRecorder, obj runtime.Object, typ, reason, format st
 		rec.Eventf(obj, nil, typ, reason, reason, format, args...)
 	}
 }
+
+// MaxLogVerbosity is the most verbose logging the manager allows: client-go
+// logs request and response bodies from verbosity 8 on, which for Secrets
+// would mean key files and passwords.
+const MaxLogVerbosity = 5

@@ -43,6 +43,9 @@ var _ inviteAPI = (*spaces.Client)(nil)
 // space, each invited at most once.
 type SpaceInviteReconciler struct {
 	client.Client
+	// APIReader reads the SpaceInvite around the cache: its status records
+	// the invitations sent, and a stale copy could send one twice.
+	APIReader               client.Reader
 	Credentials             *credentials.Resolver
 	Recorder                recorder.EventRecorder
 	ResyncPeriod            time.Duration
@@ -78,7 +81,7 @@ func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{}))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{})), builder.WithPredicates(credentialsChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
 		Named("spaceinvite").
 		Complete(r)
@@ -108,7 +111,7 @@ type inviteScope struct {
 // credentials → members → role changes → invitations → prune → status.
 func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inv := &spacesv1alpha1.SpaceInvite{}
-	if err := r.Get(ctx, req.NamespacedName, inv); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, inv); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := &inviteScope{inv: inv, status: *inv.Status.DeepCopy()}

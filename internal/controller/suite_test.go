@@ -1,8 +1,10 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -39,12 +41,20 @@ var (
 	wrappers sync.Map // namespace -> func(*Space, spaceAPI) spaceAPI
 	// inviteWrappers does the same for SpaceInvites.
 	inviteWrappers sync.Map // namespace -> func(inviteAPI) inviteAPI
+	// logs holds everything the manager logged.
+	logs syncBuffer
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false), zap.Level(zapLevel())))
+	// Everything is logged, at the most verbose level, into logs, so tests
+	// can prove what never appears in them; TEST_LOG=1 also prints it.
+	var out io.Writer = &logs
+	if os.Getenv("TEST_LOG") != "" {
+		out = io.MultiWriter(&logs, os.Stderr)
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(out), zap.UseDevMode(false), zap.Level(zapcore.Level(-MaxLogVerbosity))))
 	env, err := testenv.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -82,7 +92,7 @@ func run(m *testing.M) int {
 	if err := sr.SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
-	ir := &SpaceInviteReconciler{Client: mgr.GetClient(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync,
+	ir := &SpaceInviteReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync,
 		api: func(inv *spacesv1alpha1.SpaceInvite, api inviteAPI) inviteAPI {
 			if w, ok := inviteWrappers.Load(inv.Namespace); ok {
 				return w.(func(inviteAPI) inviteAPI)(api)
@@ -90,6 +100,9 @@ func run(m *testing.M) int {
 			return api
 		}}
 	if err := ir.SetupWithManager(mgr); err != nil {
+		panic(err)
+	}
+	if err := (&ServiceAccountUserSetReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync}).SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
 	if err := (&CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {
@@ -103,11 +116,22 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-func zapLevel() zapcore.Level {
-	if os.Getenv("TEST_LOG") != "" {
-		return zapcore.DebugLevel
-	}
-	return zapcore.ErrorLevel + 1 // quiet; TEST_LOG=1 for everything
+// syncBuffer is a bytes.Buffer safe for the manager's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // world is one test's namespace, fake Spaces and credentials Secret.

@@ -228,4 +228,12 @@ func (s *Server) UserByEmail(email string) (User, bool) {
 	return *u, true
 }
 
+// PasswordIs reports whether the user's password is pw.
+func (s *Server) PasswordIs(email, pw string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.state.userByEmail(email)
+	return u != nil && u.HasPassword && u.passwordHash == sha256.Sum256([]byte(pw))
+}
+
 func (s *Server) now() time.Time { return s.opts.Now() }

@@ -34,8 +34,10 @@ type User struct {
 	Permissions []string `json:"permissions,omitempty"`
 	// HasPassword records that a password was set; the fake keeps no
 	// password, so its state can be dumped without leaking one.
-	HasPassword bool      `json:"hasPassword,omitempty"`
-	Created     time.Time `json:"created"`
+	HasPassword bool `json:"hasPassword,omitempty"`
+	// passwordHash lets tests check a password without the fake keeping it.
+	passwordHash [32]byte
+	Created      time.Time `json:"created"`
 }
 
 func (u *User) displayName() string {

@@ -1,6 +1,7 @@
 package spacestest
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -94,7 +95,7 @@ func (s *Server) bulkOne(op bulkOp) map[string]any {
 			return fail(400, "password of 4 to 200 characters is required to create a user")
 		}
 		now := s.now()
-		u = &User{ID: objectID(now), Email: strings.ToLower(op.Email), Language: "en", HasPassword: true, Created: now}
+		u = &User{ID: objectID(now), Email: strings.ToLower(op.Email), Language: "en", HasPassword: true, passwordHash: sha256.Sum256([]byte(*op.Password)), Created: now}
 		applyAccount(u, op, true)
 		s.state.Users[u.ID] = u
 	case "read":
@@ -110,7 +111,7 @@ func (s *Server) bulkOne(op bulkOp) map[string]any {
 		}
 		applyAccount(u, op, false)
 		if op.Password != nil {
-			u.HasPassword = true
+			u.HasPassword, u.passwordHash = true, sha256.Sum256([]byte(*op.Password))
 		}
 	case "delete":
 		if u == nil {

@@ -1,0 +1,452 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+// usersAPI is what the ServiceAccountUserSet controller needs of Spaces.
+type usersAPI interface {
+	ColleaguesBulk(ctx context.Context, emails []string) ([]spaces.User, error)
+	BulkUpdateAccounts(ctx context.Context, ops []spaces.BulkOperation) ([]spaces.BulkResult, error)
+}
+
+var _ usersAPI = (*spaces.Client)(nil)
+
+// ServiceAccountUserSetReconciler keeps a set of company users in step.
+type ServiceAccountUserSetReconciler struct {
+	client.Client
+	// APIReader reads around the cache: the set (its status records what was
+	// applied; a stale copy would resend it) and the password Secret (only
+	// Secret metadata is cached).
+	APIReader               client.Reader
+	Credentials             *credentials.Resolver
+	Recorder                recorder.EventRecorder
+	ResyncPeriod            time.Duration
+	MaxConcurrentReconciles int
+}
+
+// SetupWithManager registers the controller. A set's change also wakes the
+// sets sharing an email with it, so a newer set takes a user over once the
+// older one lets go.
+func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod <= 0 {
+		r.ResyncPeriod = DefaultResyncPeriod
+	}
+	if r.MaxConcurrentReconciles <= 0 {
+		r.MaxConcurrentReconciles = 4
+	}
+	sharers := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		set := o.(*spacesv1alpha1.ServiceAccountUserSet)
+		seen := map[client.ObjectKey]bool{}
+		var reqs []reconcile.Request
+		for _, u := range set.Spec.Users {
+			var list spacesv1alpha1.ServiceAccountUserSetList
+			if err := mgr.GetClient().List(ctx, &list, client.MatchingFields{indexUserEmail: u.Email}); err != nil {
+				continue
+			}
+			for _, other := range list.Items {
+				key := client.ObjectKeyFromObject(&other)
+				if key != client.ObjectKeyFromObject(set) && !seen[key] {
+					seen[key] = true
+					reqs = append(reqs, reconcile.Request{NamespacedName: key})
+				}
+			}
+		}
+		return reqs
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&spacesv1alpha1.ServiceAccountUserSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, sharers, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.ServiceAccountUserSetList{})), builder.WithPredicates(credentialsChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
+		Named("serviceaccountuserset").
+		Complete(r)
+}
+
+type userSetScope struct {
+	set    *spacesv1alpha1.ServiceAccountUserSet
+	status spacesv1alpha1.ServiceAccountUserSetStatus
+	api    usersAPI
+	// specIdx maps lower-case emails to their index in spec.users.
+	specIdx map[string]int
+}
+
+// Reconcile: get → deleted → finalizer → suspended → credentials → read
+// users → plan → passwords → bulk writes → status.
+func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	set := &spacesv1alpha1.ServiceAccountUserSet{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, set); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &userSetScope{set: set, status: *set.Status.DeepCopy(), specIdx: specIndex(set)}
+	var o outcome
+	if !set.DeletionTimestamp.IsZero() {
+		if o = r.reconcileDelete(ctx, s); o.phase == 0 {
+			patch := client.MergeFrom(set.DeepCopy())
+			controllerutil.RemoveFinalizer(set, spacesv1alpha1.Finalizer)
+			return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, set, patch))
+		}
+	} else {
+		o = r.reconcileLive(ctx, s)
+	}
+	res, err := o.result(r.ResyncPeriod)
+	if perr := r.writeStatus(ctx, s, o); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return res, err
+}
+
+func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *userSetScope) outcome {
+	if !controllerutil.ContainsFinalizer(s.set, spacesv1alpha1.Finalizer) {
+		patch := client.MergeFrom(s.set.DeepCopy())
+		controllerutil.AddFinalizer(s.set, spacesv1alpha1.Finalizer)
+		if err := r.Patch(ctx, s.set, patch); err != nil {
+			return failed(err, false)
+		}
+	}
+	if s.set.Spec.Suspend {
+		return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+	}
+	if o, ok := r.resolve(ctx, s); !ok {
+		return o
+	}
+	conflicts, err := r.conflicts(ctx, s.set)
+	if err != nil {
+		return failed(err, false)
+	}
+	var emails []string
+	for _, u := range s.set.Spec.Users {
+		if _, taken := conflicts[strings.ToLower(u.Email)]; !taken {
+			emails = append(emails, u.Email)
+		}
+	}
+	for _, u := range s.status.Users {
+		if _, listed := s.specIdx[strings.ToLower(u.Email)]; !listed {
+			emails = append(emails, u.Email) // dropped users, for deletion
+		}
+	}
+	existing, err := r.existing(ctx, s.api, emails)
+	if err != nil {
+		return failed(err, false)
+	}
+	plan := planUsers(s.set, existing, previousUsers(s.status.Users), conflicts)
+	return r.apply(ctx, s, plan)
+}
+
+func (r *ServiceAccountUserSetReconciler) resolve(ctx context.Context, s *userSetScope) (outcome, bool) {
+	cred, err := r.Credentials.Resolve(ctx, s.set.Namespace, s.set.Spec.CredentialsRef)
+	if err != nil {
+		return failed(err, false), false
+	}
+	s.api = cred.Client
+	return outcome{}, true
+}
+
+// existing reads which users exist, 50 emails a call.
+func (r *ServiceAccountUserSetReconciler) existing(ctx context.Context, api usersAPI, emails []string) (map[string]spaces.User, error) {
+	out := map[string]spaces.User{}
+	if len(emails) == 0 {
+		return out, nil
+	}
+	users, err := api.ColleaguesBulk(ctx, emails)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		for _, e := range u.Emails {
+			out[strings.ToLower(e.Value)] = u
+		}
+		if u.Username != "" {
+			out[strings.ToLower(u.Username)] = u
+		}
+	}
+	return out, nil
+}
+
+// conflicts maps each email of the set that an older set also names to that
+// set. Older: created first; ties broken by namespace/name.
+func (r *ServiceAccountUserSetReconciler) conflicts(ctx context.Context, set *spacesv1alpha1.ServiceAccountUserSet) (map[string]string, error) {
+	out := map[string]string{}
+	for _, u := range set.Spec.Users {
+		var list spacesv1alpha1.ServiceAccountUserSetList
+		if err := r.List(ctx, &list, client.MatchingFields{indexUserEmail: u.Email}); err != nil {
+			return nil, err
+		}
+		for _, other := range list.Items {
+			if other.UID != set.UID && olderThan(&other, set) {
+				out[strings.ToLower(u.Email)] = other.Namespace + "/" + other.Name
+			}
+		}
+	}
+	return out, nil
+}
+
+func olderThan(a, b *spacesv1alpha1.ServiceAccountUserSet) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+}
+
+// apply stores passwords for new users, sends the operations, and records
+// each outcome per user.
+func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetScope, plan userPlan) outcome {
+	if err := r.setPasswords(ctx, s, plan.ops); err != nil {
+		return failed(err, false)
+	}
+	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
+	var created, updated, deleted int
+	if len(plan.ops) > 0 {
+		ctrl.LoggerFrom(ctx).Info("Sending account operations", "serviceAccountUserSet", klog.KObj(s.set), "operations", len(plan.ops))
+		results, err := s.api.BulkUpdateAccounts(ctx, plan.ops)
+		for i, op := range plan.ops {
+			st := plan.opUsers[i]
+			switch {
+			case i >= len(results):
+				if op.Action != spaces.BulkActionDelete {
+					st.State, st.Message = spacesv1alpha1.UserPending, "not sent yet"
+					users = append(users, st)
+				} else {
+					users = append(users, st) // keep, to delete later
+				}
+				continue
+			case !results[i].Succeeded():
+				st.State, st.Message = spacesv1alpha1.UserFailed, bulkMessage(results[i])
+				users = append(users, st)
+				continue
+			}
+			switch op.Action {
+			case spaces.BulkActionCreate:
+				st.State, st.CreatedBySet, st.Message = spacesv1alpha1.UserCreated, true, ""
+				created++
+			case spaces.BulkActionUpdate:
+				st.State, st.Message = spacesv1alpha1.UserInSync, ""
+				if st.CreatedBySet {
+					st.State = spacesv1alpha1.UserCreated
+				}
+				updated++
+			case spaces.BulkActionDelete:
+				deleted++
+				continue // gone from status
+			}
+			if u := results[i].User; u != nil && u.ID != "" {
+				st.UserID = u.ID
+			}
+			st.SpecHash = userHash(s.set.Spec.Users[s.specIdx[strings.ToLower(st.Email)]])
+			users = append(users, st)
+		}
+		if err != nil {
+			s.status.Users = orderUsers(s.specIdx, users)
+			return failed(err, false)
+		}
+	}
+	if created+updated+deleted > 0 {
+		r.event(s.set, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Created %d, updated %d and deleted %d users", created, updated, deleted)
+	}
+	s.status.Users = orderUsers(s.specIdx, users)
+	return r.summarise(s)
+}
+
+// summarise counts users and words the outcome.
+func (r *ServiceAccountUserSetReconciler) summarise(s *userSetScope) outcome {
+	s.status.Total, s.status.Ready = int32(len(s.set.Spec.Users)), 0
+	var failedUsers, conflicted []string
+	for _, u := range s.status.Users {
+		switch u.State {
+		case spacesv1alpha1.UserCreated, spacesv1alpha1.UserInSync:
+			s.status.Ready++
+		case spacesv1alpha1.UserFailed:
+			failedUsers = append(failedUsers, u.Email+": "+u.Message)
+		case spacesv1alpha1.UserConflict:
+			conflicted = append(conflicted, u.Email+" ("+u.Message+")")
+		}
+	}
+	switch {
+	case len(failedUsers) > 0:
+		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users failed: %s; correct spec.users", len(failedUsers), strings.Join(failedUsers, "; ")))
+	case len(conflicted) > 0:
+		return stalled(spacesv1alpha1.ReasonConflict, fmt.Sprintf("%d users are managed by an older ServiceAccountUserSet and left alone: %s; remove them from one of the sets", len(conflicted), strings.Join(conflicted, ", ")))
+	}
+	return synced(fmt.Sprintf("%d of %d users match the spec", s.status.Ready, s.status.Total))
+}
+
+// setPasswords makes sure every user about to be created has a password in
+// the set's password Secret before the create is sent, so a crash cannot
+// lose one; a password already there (from an interrupted attempt) is
+// reused. Passwords go into the operations and nowhere else.
+func (r *ServiceAccountUserSetReconciler) setPasswords(ctx context.Context, s *userSetScope, ops []spaces.BulkOperation) error {
+	var creates []int
+	for i, op := range ops {
+		if op.Action == spaces.BulkActionCreate {
+			creates = append(creates, i)
+		}
+	}
+	if len(creates) == 0 {
+		return nil
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.set.Namespace, Name: passwordSecretName(s.set)}}
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		secret.Labels = map[string]string{"app.kubernetes.io/managed-by": "spaces-operator"}
+		if err := controllerutil.SetControllerReference(s.set, secret, r.Scheme()); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case !metav1.IsControlledBy(secret, s.set):
+		return fmt.Errorf("Secret %s exists and does not belong to this ServiceAccountUserSet; choose another spec.passwordSecretName", secret.Name)
+	}
+	if secret.Data == nil {
+		secret.Data = map[string][]byte{}
+	}
+	changed := false
+	for _, i := range creates {
+		key := passwordKey(ops[i].Email)
+		pw := string(secret.Data[key])
+		if pw == "" {
+			var err error
+			if pw, err = newPassword(); err != nil {
+				return err
+			}
+			secret.Data[key] = []byte(pw)
+			changed = true
+		}
+		ops[i].Password = spaces.Password(pw)
+	}
+	if !changed {
+		return nil
+	}
+	if secret.ResourceVersion == "" {
+		return r.Create(ctx, secret)
+	}
+	return r.Update(ctx, secret)
+}
+
+// reconcileDelete deletes, under deletionPolicy Delete, the users this set
+// created; a zero outcome means done.
+func (r *ServiceAccountUserSetReconciler) reconcileDelete(ctx context.Context, s *userSetScope) outcome {
+	if !controllerutil.ContainsFinalizer(s.set, spacesv1alpha1.Finalizer) || s.set.Spec.DeletionPolicy != spacesv1alpha1.DeletionPolicyDelete {
+		return outcome{}
+	}
+	var ops []spaces.BulkOperation
+	for _, u := range s.status.Users {
+		if u.CreatedBySet {
+			ops = append(ops, spaces.BulkOperation{Action: spaces.BulkActionDelete, Email: u.Email})
+		}
+	}
+	if len(ops) == 0 {
+		return outcome{}
+	}
+	if o, ok := r.resolve(ctx, s); !ok {
+		o.message = "cannot delete the users this set created (deletionPolicy Delete): " + o.message
+		return o
+	}
+	results, err := s.api.BulkUpdateAccounts(ctx, ops)
+	var remaining []spacesv1alpha1.UserStatus
+	for i, op := range ops {
+		if i < len(results) && (results[i].Succeeded() || (results[i].Error != nil && results[i].Error.Code == 404)) {
+			continue
+		}
+		st := spacesv1alpha1.UserStatus{Email: op.Email, CreatedBySet: true, State: spacesv1alpha1.UserFailed, Message: "not deleted yet"}
+		if i < len(results) {
+			st.Message = bulkMessage(results[i])
+		}
+		remaining = append(remaining, st)
+	}
+	if err != nil {
+		s.status.Users = remaining
+		return failed(err, false)
+	}
+	r.event(s.set, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Deleted %d users this set created", len(ops)-len(remaining))
+	if len(remaining) > 0 {
+		s.status.Users = remaining
+		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users could not be deleted", len(remaining)))
+	}
+	return outcome{}
+}
+
+func (r *ServiceAccountUserSetReconciler) writeStatus(ctx context.Context, s *userSetScope, o outcome) error {
+	warnOnTransition(r.Recorder, s.set, &s.set.Status.CommonStatus, o)
+	applyConditions(&s.status.CommonStatus, s.set.Generation, o)
+	if equality.Semantic.DeepEqual(s.set.Status, s.status) {
+		return nil
+	}
+	return patchStatus(ctx, r.Client, s.set, func() { s.set.Status = *s.status.DeepCopy() })
+}
+
+func (r *ServiceAccountUserSetReconciler) event(set *spacesv1alpha1.ServiceAccountUserSet, typ, reason, format string, args ...any) {
+	emit(r.Recorder, set, typ, reason, format, args...)
+}
+
+func passwordSecretName(set *spacesv1alpha1.ServiceAccountUserSet) string {
+	if set.Spec.PasswordSecretName != "" {
+		return set.Spec.PasswordSecretName
+	}
+	return set.Name + "-passwords"
+}
+
+func bulkMessage(r spaces.BulkResult) string {
+	if r.Error != nil {
+		return fmt.Sprintf("%s (%d)", r.Error.Message, r.Error.Code)
+	}
+	return "failed: " + r.Status
+}
+
+func previousUsers(users []spacesv1alpha1.UserStatus) map[string]spacesv1alpha1.UserStatus {
+	out := make(map[string]spacesv1alpha1.UserStatus, len(users))
+	for _, u := range users {
+		out[strings.ToLower(u.Email)] = u
+	}
+	return out
+}
+
+func specIndex(set *spacesv1alpha1.ServiceAccountUserSet) map[string]int {
+	idx := make(map[string]int, len(set.Spec.Users))
+	for i, u := range set.Spec.Users {
+		idx[strings.ToLower(u.Email)] = i
+	}
+	return idx
+}
+
+// orderUsers puts status entries in spec order, then any others (users
+// awaiting deletion) by email.
+func orderUsers(idx map[string]int, users []spacesv1alpha1.UserStatus) []spacesv1alpha1.UserStatus {
+	rank := func(u spacesv1alpha1.UserStatus) int {
+		if i, ok := idx[strings.ToLower(u.Email)]; ok {
+			return i
+		}
+		return len(idx)
+	}
+	sort.SliceStable(users, func(i, j int) bool {
+		ri, rj := rank(users[i]), rank(users[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return users[i].Email < users[j].Email
+	})
+	return users
+}

@@ -1,0 +1,91 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+// userPlan is what one reconcile of a ServiceAccountUserSet does: one
+// operation per user that needs one, and the status of those that do not.
+type userPlan struct {
+	// ops are the bulk operations to send; opUsers[i] is the status entry
+	// ops[i] will update.
+	ops     []spaces.BulkOperation
+	opUsers []spacesv1alpha1.UserStatus
+	// settled are users needing nothing (InSync, Created, Conflict).
+	settled []spacesv1alpha1.UserStatus
+}
+
+// planUsers compares the spec with what Spaces has (existing, by lower-case
+// email) and what this set did before (previous status). conflicts names
+// emails an older set manages. Only fields set in the spec are sent.
+func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]spaces.User, previous map[string]spacesv1alpha1.UserStatus, conflicts map[string]string) userPlan {
+	var p userPlan
+	for _, u := range set.Spec.Users {
+		email := strings.ToLower(u.Email)
+		prev := previous[email]
+		delete(previous, email)
+		st := spacesv1alpha1.UserStatus{Email: u.Email, UserID: prev.UserID, CreatedBySet: prev.CreatedBySet, SpecHash: prev.SpecHash}
+		if owner, ok := conflicts[email]; ok {
+			st.State, st.Message, st.CreatedBySet, st.SpecHash = spacesv1alpha1.UserConflict, "managed by the older ServiceAccountUserSet "+owner, false, ""
+			p.settled = append(p.settled, st)
+			continue
+		}
+		hash := userHash(u)
+		found, exists := existing[email]
+		switch {
+		case !exists:
+			op := accountOp(spaces.BulkActionCreate, u)
+			p.ops, p.opUsers = append(p.ops, op), append(p.opUsers, st)
+		case prev.SpecHash != hash:
+			st.UserID = found.ID
+			p.ops, p.opUsers = append(p.ops, accountOp(spaces.BulkActionUpdate, u)), append(p.opUsers, st)
+		default:
+			st.UserID = found.ID
+			st.State = spacesv1alpha1.UserInSync
+			if st.CreatedBySet {
+				st.State = spacesv1alpha1.UserCreated
+			}
+			p.settled = append(p.settled, st)
+		}
+	}
+	// Users dropped from the spec: deleted only under deletionPolicy Delete,
+	// and only if this set created them.
+	for email, prev := range previous {
+		if set.Spec.DeletionPolicy == spacesv1alpha1.DeletionPolicyDelete && prev.CreatedBySet {
+			if _, exists := existing[email]; exists || prev.UserID != "" {
+				p.ops = append(p.ops, spaces.BulkOperation{Action: spaces.BulkActionDelete, Email: prev.Email})
+				p.opUsers = append(p.opUsers, prev)
+			}
+		}
+	}
+	return p
+}
+
+// accountOp is the operation for a user; only fields set in the spec go.
+func accountOp(action string, u spacesv1alpha1.CompanyUser) spaces.BulkOperation {
+	op := spaces.BulkOperation{Action: action, Email: u.Email, Firstname: u.FirstName, Lastname: u.LastName,
+		Language: u.Language, Workphone: u.WorkPhone, Cellphone: u.CellPhone}
+	switch u.License {
+	case spacesv1alpha1.LicensePower:
+		op.LicenseType = ptrTo(spaces.LicenseTypePower)
+	case spacesv1alpha1.LicenseBusiness:
+		op.LicenseType = ptrTo(spaces.LicenseTypeBusiness)
+	case spacesv1alpha1.LicenseNone:
+		op.LicenseType = ptrTo("")
+	}
+	return op
+}
+
+// userHash identifies the managed fields of a user's spec.
+func userHash(u spacesv1alpha1.CompanyUser) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%q|%q|%q|%q|%q|%q|%q", strings.ToLower(u.Email), u.FirstName, u.LastName, u.Language, u.WorkPhone, u.CellPhone, u.License)))
+	return hex.EncodeToString(sum[:8])
+}
+
+func ptrTo[T any](v T) *T { return &v }
