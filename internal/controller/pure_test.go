@@ -1,0 +1,197 @@
+package controller
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
+)
+
+func TestDiffSpace(t *testing.T) {
+	yes, no := ptr(true), ptr(false)
+	observed := spaces.Space{Title: "T", Description: "D", Restrict: []string{"other"},
+		Settings:     spaces.SpaceSettings{MemberOnly: no, AllowPasswordInURL: yes, PasswordRequired: &spaces.PasswordRequired{AllGuests: yes}},
+		MsgRetention: &spaces.MsgRetention{RetentionType: spaces.RetentionTypeDeleteAfterDays, RetentionLength: 30, NotInheritParentPolicy: true}}
+	cases := []struct {
+		name   string
+		spec   spacesv1alpha1.SpaceSpec
+		fields []string
+		check  func(spaces.SpaceUpdate) bool
+	}{
+		{"nothing differs", spacesv1alpha1.SpaceSpec{Title: "T"}, nil, nil},
+		{"unset fields are not managed", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{}}, nil, nil},
+		{"title", spacesv1alpha1.SpaceSpec{Title: "New"}, []string{"title"}, func(u spaces.SpaceUpdate) bool { return *u.Title == "New" && u.Settings == nil }},
+		{"description", spacesv1alpha1.SpaceSpec{Title: "T", Description: ptr("")}, []string{"description"}, func(u spaces.SpaceUpdate) bool { return *u.Description == "" }},
+		{"settings", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: yes, AllowPasswordInURL: yes, GuestsRequirePassword: no}},
+			[]string{"settings.memberOnly", "settings.guestsRequirePassword"},
+			func(u spaces.SpaceUpdate) bool { return *u.Settings.MemberOnly && u.Settings.AllowPasswordInURL == nil && !*u.Settings.PasswordRequired.AllGuests }},
+		{"deny guest history keeps other restrictions", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{DenyGuestHistory: yes}},
+			[]string{"settings.denyGuestHistory"},
+			func(u spaces.SpaceUpdate) bool { return reflect.DeepEqual(*u.Restrict, []string{"other", spaces.RestrictDenyGuestHistory}) }},
+		{"retention days", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MessageRetention: &spacesv1alpha1.MessageRetention{Policy: spacesv1alpha1.RetentionDeleteAfterDays, Days: ptr(int32(60))}}},
+			[]string{"settings.messageRetention"},
+			func(u spaces.SpaceUpdate) bool { return u.MsgRetention.RetentionLength == 60 && u.MsgRetention.NotInheritParentPolicy }},
+		{"retention forever", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MessageRetention: &spacesv1alpha1.MessageRetention{Policy: spacesv1alpha1.RetentionForever}}},
+			[]string{"settings.messageRetention"},
+			func(u spaces.SpaceUpdate) bool { return u.MsgRetention.RetentionType == spaces.RetentionTypeForever }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u, fields := diffSpace(&tc.spec, &observed)
+			if !reflect.DeepEqual(fields, tc.fields) {
+				t.Fatalf("fields %v, want %v", fields, tc.fields)
+			}
+			if tc.check != nil && !tc.check(u) {
+				t.Fatalf("update %+v", u)
+			}
+			if tc.check == nil && !reflect.DeepEqual(u, spaces.SpaceUpdate{}) {
+				t.Fatalf("update %+v, want none", u)
+			}
+		})
+	}
+}
+
+func TestFailedMapsErrorsToOutcomes(t *testing.T) {
+	cases := []struct {
+		name    string
+		err     error
+		onSpace bool
+		phase   phase
+		reason  string
+	}{
+		{"missing secret", &credentials.Error{Reason: spacesv1alpha1.ReasonCredentialsNotFound}, false, phaseStalled, spacesv1alpha1.ReasonCredentialsNotFound},
+		{"401", &spaces.Error{Kind: spaces.KindUnauthorized}, false, phaseStalled, spacesv1alpha1.ReasonUnauthorized},
+		{"403 on create", &spaces.Error{Kind: spaces.KindForbidden}, false, phaseStalled, spacesv1alpha1.ReasonMissingScope},
+		{"403 on a space", &spaces.Error{Kind: spaces.KindForbidden}, true, phaseStalled, spacesv1alpha1.ReasonNotSpaceAdmin},
+		{"403 naming the scope on a space", &spaces.Error{Kind: spaces.KindForbidden, ScopeMissing: true}, true, phaseStalled, spacesv1alpha1.ReasonMissingScope},
+		{"400", &spaces.Error{Kind: spaces.KindInvalid}, false, phaseStalled, spacesv1alpha1.ReasonInvalidInput},
+		{"429", &spaces.Error{Kind: spaces.KindRateLimited, RetryAfter: time.Minute}, false, phaseProgressing, spacesv1alpha1.ReasonRateLimited},
+		{"503", &spaces.Error{Kind: spaces.KindUnavailable}, false, phaseProgressing, spacesv1alpha1.ReasonSpacesUnavailable},
+		{"API server", errors.New("conflict"), false, phaseProgressing, spacesv1alpha1.ReasonProgressing},
+	}
+	for _, tc := range cases {
+		o := failed(tc.err, tc.onSpace)
+		if o.phase != tc.phase || o.reason != tc.reason {
+			t.Errorf("%s: %v %s, want %v %s", tc.name, o.phase, o.reason, tc.phase, tc.reason)
+		}
+		res, err := o.result(time.Minute)
+		switch {
+		case tc.reason == spacesv1alpha1.ReasonRateLimited && (err != nil || res.RequeueAfter != time.Minute):
+			t.Errorf("%s: a 429 must requeue after Retry-After, got %v %v", tc.name, res, err)
+		case tc.phase == phaseStalled && err == nil:
+			t.Errorf("%s: a stall must return a terminal error", tc.name)
+		}
+	}
+}
+
+func TestApplyConditions(t *testing.T) {
+	cases := []struct {
+		o                           outcome
+		ready, reconciling, stalled metav1.ConditionStatus
+		movesGeneration             bool
+	}{
+		{synced("ok"), "True", "False", "False", true},
+		{stalled(spacesv1alpha1.ReasonMissingScope, "m"), "False", "False", "True", true},
+		{progressing(spacesv1alpha1.ReasonSpacesUnavailable, "m"), "False", "True", "False", false},
+		{outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended}, "False", "False", "False", true},
+	}
+	for _, tc := range cases {
+		st := spacesv1alpha1.CommonStatus{ObservedGeneration: 1}
+		applyConditions(&st, 2, tc.o)
+		got := map[string]metav1.ConditionStatus{}
+		for _, c := range st.Conditions {
+			got[c.Type] = c.Status
+			if c.ObservedGeneration != 2 {
+				t.Errorf("%s: condition observedGeneration %d", tc.o.reason, c.ObservedGeneration)
+			}
+		}
+		if got["Ready"] != tc.ready || got["Reconciling"] != tc.reconciling || got["Stalled"] != tc.stalled {
+			t.Errorf("%s: %v", tc.o.reason, got)
+		}
+		if moved := st.ObservedGeneration == 2; moved != tc.movesGeneration {
+			t.Errorf("%s: observedGeneration moved=%v", tc.o.reason, moved)
+		}
+	}
+}
+
+func TestPlanUsers(t *testing.T) {
+	set := &spacesv1alpha1.ServiceAccountUserSet{Spec: spacesv1alpha1.ServiceAccountUserSetSpec{DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete, Users: []spacesv1alpha1.CompanyUser{
+		{Email: "new@x.io", License: spacesv1alpha1.LicenseNone},
+		{Email: "same@x.io", FirstName: "S"},
+		{Email: "changed@x.io", FirstName: "After"},
+		{Email: "theirs@x.io"},
+	}}}
+	same := spacesv1alpha1.CompanyUser{Email: "same@x.io", FirstName: "S"}
+	existing := map[string]spaces.User{"same@x.io": {ID: "1"}, "changed@x.io": {ID: "2"}, "ours-dropped@x.io": {ID: "3"}, "theirs-dropped@x.io": {ID: "4"}}
+	previous := map[string]spacesv1alpha1.UserStatus{
+		"same@x.io":           {Email: "same@x.io", SpecHash: userHash(same), CreatedBySet: true},
+		"changed@x.io":        {Email: "changed@x.io", SpecHash: "old"},
+		"ours-dropped@x.io":   {Email: "ours-dropped@x.io", CreatedBySet: true, UserID: "3"},
+		"theirs-dropped@x.io": {Email: "theirs-dropped@x.io", UserID: "4"},
+	}
+	p := planUsers(set, existing, previous, map[string]string{"theirs@x.io": "ns/older"})
+	var ops []string
+	for _, op := range p.ops {
+		ops = append(ops, op.Action+" "+op.Email)
+	}
+	want := []string{"create new@x.io", "update changed@x.io", "delete ours-dropped@x.io"}
+	if !reflect.DeepEqual(ops, want) {
+		t.Fatalf("ops %v, want %v", ops, want)
+	}
+	if lt := p.ops[0].LicenseType; lt == nil || *lt != "" {
+		t.Errorf("license None must send an empty license_type")
+	}
+	states := map[string]spacesv1alpha1.UserState{}
+	for _, st := range p.settled {
+		states[st.Email] = st.State
+	}
+	if states["same@x.io"] != spacesv1alpha1.UserCreated || states["theirs@x.io"] != spacesv1alpha1.UserConflict {
+		t.Fatalf("settled %v", states)
+	}
+}
+
+func TestPasswordKeyIsValidAndOneToOne(t *testing.T) {
+	emails := []string{"alice@corp.example", "a_b@corp.example", "a__b@corp.example", "o'neil+bot@corp.example", "a_at_b@corp.example", "a@b_at_.c"}
+	seen := map[string]string{}
+	valid := func(k string) bool { return strings.Trim(k, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == "" }
+	for _, e := range emails {
+		k := passwordKey(e)
+		if !valid(k) {
+			t.Errorf("%s -> %q is not a valid Secret key", e, k)
+		}
+		if other, dup := seen[k]; dup {
+			t.Errorf("%s and %s share key %q", e, other, k)
+		}
+		seen[k] = e
+	}
+	if passwordKey("alice@corp.example") != "alice_at_corp.example" {
+		t.Errorf("readable key changed: %s", passwordKey("alice@corp.example"))
+	}
+	pw, err := newPassword()
+	if err != nil || len(pw) != passwordLength {
+		t.Fatalf("%q %v", pw, err)
+	}
+}
+
+func TestJoinLink(t *testing.T) {
+	text := "You are invited: https://spaces.avayacloud.com/spaces/invites/59d2/join?inviteInfo=eyJzcGFjZU5hbWUiOiJQcm9qZWN0IFgifQ== see you"
+	if got := joinLink(text); got != "https://spaces.avayacloud.com/spaces/invites/59d2/join?inviteInfo=eyJzcGFjZU5hbWUiOiJQcm9qZWN0IFgifQ==" {
+		t.Fatalf("%q", got)
+	}
+}
+
+func TestObjectIDTime(t *testing.T) {
+	if got := objectIDTime("5f1051f0f3ed772f915e19ed"); !got.Equal(time.Unix(0x5f1051f0, 0)) {
+		t.Fatalf("%v", got)
+	}
+	if !objectIDTime("nope").IsZero() {
+		t.Fatal("a bad id must give the zero time")
+	}
+}
