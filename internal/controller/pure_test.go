@@ -31,13 +31,19 @@ func TestDiffSpace(t *testing.T) {
 		{"description", spacesv1alpha1.SpaceSpec{Title: "T", Description: ptr("")}, []string{"description"}, func(u spaces.SpaceUpdate) bool { return *u.Description == "" }},
 		{"settings", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: yes, AllowPasswordInURL: yes, GuestsRequirePassword: no}},
 			[]string{"settings.memberOnly", "settings.guestsRequirePassword"},
-			func(u spaces.SpaceUpdate) bool { return *u.Settings.MemberOnly && u.Settings.AllowPasswordInURL == nil && !*u.Settings.PasswordRequired.AllGuests }},
+			func(u spaces.SpaceUpdate) bool {
+				return *u.Settings.MemberOnly && u.Settings.AllowPasswordInURL == nil && !*u.Settings.PasswordRequired.AllGuests
+			}},
 		{"deny guest history keeps other restrictions", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{DenyGuestHistory: yes}},
 			[]string{"settings.denyGuestHistory"},
-			func(u spaces.SpaceUpdate) bool { return reflect.DeepEqual(*u.Restrict, []string{"other", spaces.RestrictDenyGuestHistory}) }},
+			func(u spaces.SpaceUpdate) bool {
+				return reflect.DeepEqual(*u.Restrict, []string{"other", spaces.RestrictDenyGuestHistory})
+			}},
 		{"retention days", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MessageRetention: &spacesv1alpha1.MessageRetention{Policy: spacesv1alpha1.RetentionDeleteAfterDays, Days: ptr(int32(60))}}},
 			[]string{"settings.messageRetention"},
-			func(u spaces.SpaceUpdate) bool { return u.MsgRetention.RetentionLength == 60 && u.MsgRetention.NotInheritParentPolicy }},
+			func(u spaces.SpaceUpdate) bool {
+				return u.MsgRetention.RetentionLength == 60 && u.MsgRetention.NotInheritParentPolicy
+			}},
 		{"retention forever", spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MessageRetention: &spacesv1alpha1.MessageRetention{Policy: spacesv1alpha1.RetentionForever}}},
 			[]string{"settings.messageRetention"},
 			func(u spaces.SpaceUpdate) bool { return u.MsgRetention.RetentionType == spaces.RetentionTypeForever }},
@@ -160,7 +166,9 @@ func TestPlanUsers(t *testing.T) {
 func TestPasswordKeyIsValidAndOneToOne(t *testing.T) {
 	emails := []string{"alice@corp.example", "a_b@corp.example", "a__b@corp.example", "o'neil+bot@corp.example", "a_at_b@corp.example", "a@b_at_.c"}
 	seen := map[string]string{}
-	valid := func(k string) bool { return strings.Trim(k, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == "" }
+	valid := func(k string) bool {
+		return strings.Trim(k, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == ""
+	}
 	for _, e := range emails {
 		k := passwordKey(e)
 		if !valid(k) {
