@@ -11,11 +11,14 @@ import (
 
 	zaplib "go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -40,6 +43,7 @@ func main() {
 		apiBurst       int
 		maxConcurrent  int
 		requestTimeout time.Duration
+		watchNS        string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -52,6 +56,7 @@ func main() {
 	flag.IntVar(&apiBurst, "api-burst", spaces.DefaultBurst, "Burst of Spaces requests per credential.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Objects of one kind reconciled at once.")
 	flag.DurationVar(&requestTimeout, "api-timeout", spaces.DefaultRequestTimeout, "Timeout of each Spaces request.")
+	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces to watch (default: all); run one manager per shard of namespaces.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -78,13 +83,34 @@ func main() {
 		defaultSecret = &types.NamespacedName{Namespace: ns, Name: name}
 	}
 
+	cacheOpts := cache.Options{}
+	if watchNS != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range strings.Split(watchNS, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+		if defaultSecret != nil {
+			// The default credentials may live outside the watched namespaces
+			// (the operator's own, typically); only their Secret is needed.
+			secrets := map[string]cache.Config{defaultSecret.Namespace: {}}
+			for ns := range cacheOpts.DefaultNamespaces {
+				secrets[ns] = cache.Config{}
+			}
+			cacheOpts.ByObject = map[client.Object]cache.ByObject{&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}: {Namespaces: secrets}}
+		}
+	}
+
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress:  probeAddr,
-		LeaderElection:          leaderElect,
-		LeaderElectionID:        "spaces-operator.spaces.avayacloud.com",
-		LeaderElectionNamespace: leaderLockNS,
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:        probeAddr,
+		LeaderElection:                leaderElect,
+		LeaderElectionID:              "spaces-operator.spaces.avayacloud.com",
+		LeaderElectionNamespace:       leaderLockNS,
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
@@ -140,6 +166,7 @@ func main() {
 		log.Error(err, "Unable to set up the credentials controller")
 		os.Exit(1)
 	}
+	ctrlmetrics.Registry.MustRegister(controller.NewObjectsCollector(mgr.GetClient()))
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Unable to add the health check")
 		os.Exit(1)
