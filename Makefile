@@ -78,6 +78,23 @@ docker-build: ## Build the container image (needs a Docker engine).
 
 ##@ Deployment
 
+DIST ?= $(CURDIR)/dist
+KUBECTL ?= $(shell command -v kubectl 2>/dev/null || echo "$(ENVTEST_ASSETS)/kubectl")
+
+.PHONY: build-installer
+build-installer: ## Render config/default with IMG into dist/install.yaml.
+	@mkdir -p $(DIST)
+	$(KUBECTL) kustomize config/default | sed 's|image: spaces-operator:latest|image: $(IMG)|' > $(DIST)/install.yaml
+	@echo "wrote $(DIST)/install.yaml"
+
+.PHONY: deploy
+deploy: build-installer ## Install the operator (image IMG) into the cluster in KUBECONFIG.
+	$(KUBECTL) apply --server-side -f $(DIST)/install.yaml
+
+.PHONY: undeploy
+undeploy: ## Remove the operator (and its CRDs, with every object of their kinds).
+	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
+
 .PHONY: install
 install: ## Install the CRDs into the cluster in KUBECONFIG.
 	kubectl apply --server-side -f config/crd/bases
