@@ -16,6 +16,10 @@ SHELL := /usr/bin/env bash -o pipefail
 
 ##@ General
 
+.PHONY: demo
+demo: ## Run the whole stack here (API server, fake Spaces, manager), apply the samples, stay up until Ctrl-C.
+	$(GO) run ./hack/demo
+
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)

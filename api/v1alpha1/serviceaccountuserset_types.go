@@ -148,11 +148,11 @@ type ServiceAccountUserSetStatus struct {
 
 	// ready is the number of users that match the spec.
 	// +optional
-	Ready int32 `json:"ready,omitempty"`
+	Ready int32 `json:"ready"`
 
 	// total is the number of users in spec.
 	// +optional
-	Total int32 `json:"total,omitempty"`
+	Total int32 `json:"total"`
 }
 
 // ServiceAccountUserSet keeps a set of user accounts in the service account's

@@ -126,7 +126,7 @@ type SpaceStatus struct {
 
 	// memberCount is the number of members at the last observation.
 	// +optional
-	MemberCount int32 `json:"memberCount,omitempty"`
+	MemberCount int32 `json:"memberCount"`
 }
 
 // Space is an Avaya Spaces team space, created or adopted and kept in step

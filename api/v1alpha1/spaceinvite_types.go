@@ -160,11 +160,11 @@ type SpaceInviteStatus struct {
 
 	// joined is the number of invitees who are members with their role.
 	// +optional
-	Joined int32 `json:"joined,omitempty"`
+	Joined int32 `json:"joined"`
 
 	// total is the number of invitees in spec.
 	// +optional
-	Total int32 `json:"total,omitempty"`
+	Total int32 `json:"total"`
 }
 
 // SpaceInvite makes a list of people members of one Avaya space, each with a

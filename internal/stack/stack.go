@@ -1,0 +1,261 @@
+// Package stack runs the whole of spaces-operator on one machine, as
+// separate processes: the envtest control plane, the standalone fake Spaces,
+// and managers. make demo and the end-to-end tests use it.
+package stack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/avayacloud/spaces-operator/internal/testenv"
+)
+
+// Binaries are the programs the stack runs.
+type Binaries struct {
+	Manager   string
+	SpacesFake string
+}
+
+// Build compiles the manager and the fake into dir with the flags of the
+// Dockerfile (static, trimmed), so what is tested is what ships.
+func Build(dir string) (Binaries, error) {
+	b := Binaries{Manager: filepath.Join(dir, "manager"), SpacesFake: filepath.Join(dir, "spaces-fake")}
+	for out, pkg := range map[string]string{b.Manager: "./cmd", b.SpacesFake: "./cmd/spaces-fake"} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+		cmd.Dir = testenv.RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return b, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return b, nil
+}
+
+// Stack is a running control plane and fake Spaces.
+type Stack struct {
+	Env        *testenv.Environment
+	Dir        string
+	Kubeconfig string
+	KeyFile    string
+	FakeURL    string
+	bins       Binaries
+	fake       *exec.Cmd
+	procs      []*exec.Cmd
+	// Log receives the output of the processes (nil: discarded).
+	Log io.Writer
+}
+
+// Options configure Start.
+type Options struct {
+	// Dir holds the kubeconfig, key file and logs (created if missing).
+	Dir string
+	// Users the fake company has, so invitations find them.
+	Users []string
+	// Log receives process output.
+	Log io.Writer
+}
+
+// Start starts the control plane (CRDs installed) and the fake Spaces.
+func Start(bins Binaries, opts Options) (*Stack, error) {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Stack{Dir: opts.Dir, bins: bins, Log: opts.Log, KeyFile: filepath.Join(opts.Dir, "service-key.json")}
+	var err error
+	if s.Env, err = testenv.Start(); err != nil {
+		return nil, err
+	}
+	if s.Kubeconfig, err = s.Env.Kubeconfig(opts.Dir); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	urlFile := filepath.Join(opts.Dir, "spaces-url")
+	_ = os.Remove(urlFile)
+	s.fake = s.command(bins.SpacesFake, "--listen", "127.0.0.1:0", "--key-file", s.KeyFile, "--url-file", urlFile, "--users", strings.Join(opts.Users, ","))
+	if err := s.fake.Start(); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
+			s.FakeURL = strings.TrimSpace(string(b))
+			break
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, errors.New("the fake Spaces did not start")
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = s.Log, s.Log
+	// Its own process group, so a stop reaches it and only it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// Manager is a running manager process.
+type Manager struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartManager runs a manager against the stack's API server and fake;
+// args are added to the defaults (metrics and probes off, fake API URL).
+func (s *Stack) StartManager(args ...string) (*Manager, error) {
+	base := []string{"--api-url", s.FakeURL, "--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--api-qps", "100", "--api-burst", "50"}
+	cmd := s.command(s.bins.Manager, append(base, args...)...)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s.procs = append(s.procs, cmd)
+	m := &Manager{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(m.done) }()
+	return m, nil
+}
+
+// Kill ends the manager with SIGKILL, as a crash would.
+func (m *Manager) Kill() {
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	<-m.done
+}
+
+// Stop ends the manager gracefully.
+func (m *Manager) Stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(15 * time.Second):
+		m.Kill()
+	}
+}
+
+// Exited reports whether the process has ended.
+func (m *Manager) Exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// PID is the manager's process id.
+func (m *Manager) PID() int { return m.cmd.Process.Pid }
+
+// Kubectl runs kubectl against the stack, stdin optional.
+func (s *Stack) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, s.Env.Kubectl(), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// CreateCredentials stores the fake's key file as the Secret name in ns.
+func (s *Stack) CreateCredentials(ctx context.Context, ns, name string) error {
+	if _, err := s.Kubectl(ctx, "", "create", "namespace", ns); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
+		return err
+	}
+	_, err := s.Kubectl(ctx, "", "create", "secret", "generic", name, "-n", ns,
+		"--from-file=service-key.json="+s.KeyFile, "--from-literal=api-url="+s.FakeURL)
+	return err
+}
+
+// FakeState is the part of the fake's state the stack's users read.
+type FakeState struct {
+	Spaces map[string]struct {
+		ID      string `json:"_id"`
+		Title   string `json:"title"`
+		Members []struct {
+			UserID string `json:"member"`
+			Role   string `json:"role"`
+		} `json:"members"`
+	} `json:"spaces"`
+	Users map[string]struct {
+		Email   string `json:"email"`
+		Service bool   `json:"serviceAccount"`
+	} `json:"users"`
+	Calls map[string]int `json:"calls"`
+}
+
+// State fetches the fake's state.
+func (s *Stack) State(ctx context.Context) (*FakeState, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(s.FakeURL, "/api")+"/_fake/state", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var st FakeState
+	return &st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// AddFaults posts faults (JSON) to the fake.
+func (s *Stack) AddFaults(ctx context.Context, faultsJSON string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.FakeURL, "/api")+"/_fake/faults", bytes.NewBufferString(faultsJSON))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("adding faults: %s", resp.Status)
+	}
+	return nil
+}
+
+// ClearFaults removes the fake's faults.
+func (s *Stack) ClearFaults(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimSuffix(s.FakeURL, "/api")+"/_fake/faults", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	return nil
+}
+
+// Stop ends every process and the control plane.
+func (s *Stack) Stop() {
+	for _, p := range s.procs {
+		if p.Process != nil {
+			_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
+		}
+	}
+	if s.fake != nil && s.fake.Process != nil {
+		_ = syscall.Kill(-s.fake.Process.Pid, syscall.SIGTERM)
+		_ = s.fake.Wait()
+	}
+	if s.Env != nil {
+		_ = s.Env.Stop()
+	}
+}
