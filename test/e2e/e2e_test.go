@@ -1,0 +1,233 @@
+// Package e2e runs the real manager binary, the standalone fake Spaces and
+// kubectl against a real API server, as a platform team would.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/avayacloud/spaces-operator/internal/stack"
+)
+
+var (
+	st *stack.Stack
+	// mgr is the manager the tests share; tests that kill it replace it.
+	mgr   *stack.Manager
+	mgrMu sync.Mutex
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "spaces-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	bins, err := stack.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var log *os.File
+	if os.Getenv("TEST_LOG") != "" {
+		log = os.Stderr
+	}
+	opts := stack.Options{Dir: dir, Users: []string{"bob@corp.example", "carol@corp.example"}}
+	if log != nil {
+		opts.Log = log
+	}
+	if st, err = stack.Start(bins, opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer st.Stop()
+	if mgr, err = st.StartManager("--resync-period", "20s"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+func kubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, err := st.Kubectl(ctx, stdin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func namespace(t *testing.T, name string) string {
+	t.Helper()
+	if err := st.CreateCredentials(context.Background(), name, "spaces-credentials"); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+	}
+}
+
+func spacesTitled(t *testing.T, title string) []string {
+	t.Helper()
+	state, err := st.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for id, sp := range state.Spaces {
+		if sp.Title == title {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func TestE2E_SamplesBecomeReadyAndEditsReachSpaces(t *testing.T) {
+	ns := namespace(t, "samples")
+	kubectl(t, "", "apply", "-n", ns, "-k", "config/samples")
+	kubectl(t, "", "wait", "--for=condition=Ready", "avayaspaces", "--all", "-n", ns, "--timeout=120s")
+	if ids := spacesTitled(t, "Payments Team"); len(ids) != 1 {
+		t.Fatalf("%d spaces titled Payments Team", len(ids))
+	}
+	kubectl(t, "", "patch", "space", "payments", "-n", ns, "--type", "merge", "-p", `{"spec":{"title":"Payments Renamed"}}`)
+	eventually(t, "the new title in Spaces", time.Minute, func() bool { return len(spacesTitled(t, "Payments Renamed")) == 1 })
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/payments", "-n", ns, "--timeout=60s")
+}
+
+func TestE2E_ReverseOrderConverges(t *testing.T) {
+	ns := namespace(t, "reverse")
+	manifests := `
+apiVersion: spaces.avayacloud.com/v1alpha1
+kind: SpaceInvite
+metadata: {name: late-members}
+spec:
+  spaceRef: {name: late}
+  invitees: [{email: bob@corp.example}, {email: carol@corp.example, role: admin}]
+---
+apiVersion: spaces.avayacloud.com/v1alpha1
+kind: Space
+metadata: {name: late}
+spec:
+  title: Late Space
+  credentialsRef: {name: spaces-credentials}
+`
+	kubectl(t, manifests, "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "spaceinvite/late-members", "space/late", "-n", ns, "--timeout=120s")
+	out := kubectl(t, "", "get", "spaceinvite", "late-members", "-n", ns, "-o", "jsonpath={.status.invitees[*].state}")
+	if strings.Count(out, "Invited")+strings.Count(out, "Joined") != 2 {
+		t.Fatalf("invitee states %q", out)
+	}
+}
+
+func TestE2E_DeleteWithRetainAndDelete(t *testing.T) {
+	ns := namespace(t, "deletion")
+	kubectl(t, `
+apiVersion: spaces.avayacloud.com/v1alpha1
+kind: Space
+metadata: {name: kept}
+spec: {title: Kept Space, credentialsRef: {name: spaces-credentials}}
+---
+apiVersion: spaces.avayacloud.com/v1alpha1
+kind: Space
+metadata: {name: removed}
+spec: {title: Removed Space, deletionPolicy: Delete, credentialsRef: {name: spaces-credentials}}
+`, "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/kept", "space/removed", "-n", ns, "--timeout=120s")
+	kubectl(t, "", "delete", "space", "kept", "removed", "-n", ns, "--timeout=60s")
+	if n := len(spacesTitled(t, "Kept Space")); n != 1 {
+		t.Errorf("Retain: %d spaces left, want 1", n)
+	}
+	if n := len(spacesTitled(t, "Removed Space")); n != 0 {
+		t.Errorf("Delete: %d spaces left, want 0", n)
+	}
+}
+
+// TestE2E_KillDuringCreatesLeavesNoDuplicates: the manager is SIGKILLed
+// while 50 Spaces are being created (creates are slowed down to be sure),
+// and restarted: every Space ends Ready with exactly one space in Spaces.
+func TestE2E_KillDuringCreatesLeavesNoDuplicates(t *testing.T) {
+	ns := namespace(t, "crash")
+	ctx := context.Background()
+	if err := st.AddFaults(ctx, `{"route":"POST /spaces/invite","latency":250000000}`); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.ClearFaults(ctx) }()
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "---\napiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: crash-%02d}\nspec: {title: Crash %02d, credentialsRef: {name: spaces-credentials}}\n", i, i)
+	}
+	kubectl(t, b.String(), "apply", "-n", ns, "-f", "-")
+	eventually(t, "some creates under way", time.Minute, func() bool {
+		state, _ := st.State(ctx)
+		return state != nil && state.Calls["POST /spaces/invite"] >= 8
+	})
+	mgrMu.Lock()
+	mgr.Kill()
+	var err error
+	mgr, err = st.StartManager("--resync-period", "20s")
+	mgrMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "", "wait", "--for=condition=Ready", "spaces", "--all", "-n", ns, "--timeout=180s")
+	for i := range 50 {
+		if ids := spacesTitled(t, fmt.Sprintf("Crash %02d", i)); len(ids) != 1 {
+			t.Errorf("Crash %02d: %d spaces in Spaces, want exactly 1", i, len(ids))
+		}
+	}
+}
+
+// TestE2E_LeaderElectionFailover: two managers with leader election; the
+// leader is SIGKILLed; the other takes over and reconciles.
+func TestE2E_LeaderElectionFailover(t *testing.T) {
+	ns := namespace(t, "failover")
+	mgrMu.Lock()
+	defer mgrMu.Unlock()
+	mgr.Stop()
+	args := []string{"--resync-period", "20s", "--leader-elect", "--leader-election-namespace", "default"}
+	leader, err := st.StartManager(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := func() string {
+		out, err := st.Kubectl(context.Background(), "", "get", "lease", "-n", "default", "spaces-operator.spaces.avayacloud.com", "-o", "jsonpath={.spec.holderIdentity}")
+		if err != nil {
+			return ""
+		}
+		return out
+	}
+	eventually(t, "the first manager to lead", time.Minute, func() bool { return lease() != "" })
+	first := lease()
+	follower, err := st.StartManager(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr = follower
+	kubectl(t, "apiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: before}\nspec: {title: Before Failover, credentialsRef: {name: spaces-credentials}}\n", "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/before", "-n", ns, "--timeout=60s")
+
+	leader.Kill()
+	kubectl(t, "apiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: after}\nspec: {title: After Failover, credentialsRef: {name: spaces-credentials}}\n", "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/after", "-n", ns, "--timeout=90s")
+	if now := lease(); now == first || now == "" {
+		t.Fatalf("the lease is still held by %q", now)
+	}
+	if follower.Exited() {
+		t.Fatal("the follower exited")
+	}
+}
