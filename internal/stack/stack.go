@@ -23,7 +23,7 @@ import (
 
 // Binaries are the programs the stack runs.
 type Binaries struct {
-	Manager   string
+	Manager    string
 	SpacesFake string
 }
 
