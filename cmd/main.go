@@ -129,42 +129,20 @@ func main() {
 		log.Error(err, "Unable to set up the field indexes")
 		os.Exit(1)
 	}
-	if err := (&controller.SpaceReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Credentials:             resolver,
-		Recorder:                mgr.GetEventRecorder("spaces-operator"),
-		ResyncPeriod:            resync,
-		MaxConcurrentReconciles: maxConcurrent,
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Unable to set up the Space controller")
-		os.Exit(1)
-	}
-	if err := (&controller.SpaceInviteReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Credentials:             resolver,
-		Recorder:                mgr.GetEventRecorder("spaces-operator"),
-		ResyncPeriod:            resync,
-		MaxConcurrentReconciles: maxConcurrent,
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Unable to set up the SpaceInvite controller")
-		os.Exit(1)
-	}
-	if err := (&controller.ServiceAccountUserSetReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Credentials:             resolver,
-		Recorder:                mgr.GetEventRecorder("spaces-operator"),
-		ResyncPeriod:            resync,
-		MaxConcurrentReconciles: maxConcurrent,
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Unable to set up the ServiceAccountUserSet controller")
-		os.Exit(1)
-	}
-	if err := (&controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Unable to set up the credentials controller")
-		os.Exit(1)
+	recorder := mgr.GetEventRecorder("spaces-operator")
+	for name, r := range map[string]interface{ SetupWithManager(ctrl.Manager) error }{
+		"Space": &controller.SpaceReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
+			Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent},
+		"SpaceInvite": &controller.SpaceInviteReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
+			Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent},
+		"ServiceAccountUserSet": &controller.ServiceAccountUserSetReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
+			Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent},
+		"credentials": &controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver},
+	} {
+		if err := r.SetupWithManager(mgr); err != nil {
+			log.Error(err, "Unable to set up a controller", "controller", name)
+			os.Exit(1)
+		}
 	}
 	ctrlmetrics.Registry.MustRegister(controller.NewObjectsCollector(mgr.GetClient()))
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

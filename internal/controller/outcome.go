@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -213,3 +214,26 @@ func emit(rec recorder.EventRecorder, obj runtime.Object, typ, reason, format st
 // logs request and response bodies from verbosity 8 on, which for Secrets
 // would mean key files and passwords.
 const MaxLogVerbosity = 5
+
+// ensureFinalizer merge-patches the operator's finalizer onto obj if it is
+// missing.
+func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
+	if controllerutil.ContainsFinalizer(obj, spacesv1alpha1.Finalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	controllerutil.AddFinalizer(obj, spacesv1alpha1.Finalizer)
+	return c.Patch(ctx, obj, patch)
+}
+
+// releaseFinalizer merge-patches the operator's finalizer off obj.
+func releaseFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	controllerutil.RemoveFinalizer(obj, spacesv1alpha1.Finalizer)
+	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
+}
+
+// suspended is the outcome of an object with spec.suspend.
+func suspended() outcome {
+	return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+}

@@ -105,9 +105,7 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 	var o outcome
 	if !set.DeletionTimestamp.IsZero() {
 		if o = r.reconcileDelete(ctx, s); o.phase == 0 {
-			patch := client.MergeFrom(set.DeepCopy())
-			controllerutil.RemoveFinalizer(set, spacesv1alpha1.Finalizer)
-			return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, set, patch))
+			return ctrl.Result{}, releaseFinalizer(ctx, r.Client, set)
 		}
 	} else {
 		o = r.reconcileLive(ctx, s)
@@ -120,15 +118,11 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 }
 
 func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *userSetScope) outcome {
-	if !controllerutil.ContainsFinalizer(s.set, spacesv1alpha1.Finalizer) {
-		patch := client.MergeFrom(s.set.DeepCopy())
-		controllerutil.AddFinalizer(s.set, spacesv1alpha1.Finalizer)
-		if err := r.Patch(ctx, s.set, patch); err != nil {
-			return failed(err, false)
-		}
+	if err := ensureFinalizer(ctx, r.Client, s.set); err != nil {
+		return failed(err, false)
 	}
 	if s.set.Spec.Suspend {
-		return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+		return suspended()
 	}
 	if o, ok := r.resolve(ctx, s); !ok {
 		return o

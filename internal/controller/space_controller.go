@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -108,15 +107,11 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 }
 
 func (r *SpaceReconciler) reconcileLive(ctx context.Context, s *spaceScope) outcome {
-	if !controllerutil.ContainsFinalizer(s.space, spacesv1alpha1.Finalizer) {
-		patch := client.MergeFrom(s.space.DeepCopy())
-		controllerutil.AddFinalizer(s.space, spacesv1alpha1.Finalizer)
-		if err := r.Patch(ctx, s.space, patch); err != nil {
-			return failed(err, false)
-		}
+	if err := ensureFinalizer(ctx, r.Client, s.space); err != nil {
+		return failed(err, false)
 	}
 	if s.space.Spec.Suspend {
-		return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+		return suspended()
 	}
 	return r.reconcileSpace(ctx, s)
 }

@@ -242,9 +242,7 @@ func (r *SpaceReconciler) reconcileDelete(ctx context.Context, s *spaceScope) (c
 	} else if id := recordedSpaceID(sp); id != "" {
 		r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces (deletionPolicy Retain)", id)
 	}
-	patch := client.MergeFrom(sp.DeepCopy())
-	controllerutil.RemoveFinalizer(sp, spacesv1alpha1.Finalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, sp, patch))
+	return ctrl.Result{}, releaseFinalizer(ctx, r.Client, sp)
 }
 
 // deleteSpace deletes the space in Spaces; a zero outcome means done.

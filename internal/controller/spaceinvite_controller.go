@@ -130,15 +130,11 @@ func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 }
 
 func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScope) outcome {
-	if !controllerutil.ContainsFinalizer(s.inv, spacesv1alpha1.Finalizer) {
-		patch := client.MergeFrom(s.inv.DeepCopy())
-		controllerutil.AddFinalizer(s.inv, spacesv1alpha1.Finalizer)
-		if err := r.Patch(ctx, s.inv, patch); err != nil {
-			return failed(err, false)
-		}
+	if err := ensureFinalizer(ctx, r.Client, s.inv); err != nil {
+		return failed(err, false)
 	}
 	if s.inv.Spec.Suspend {
-		return outcome{phase: phaseSuspended, reason: spacesv1alpha1.ReasonSuspended, message: "spec.suspend is true: nothing is sent to Spaces"}
+		return suspended()
 	}
 	if o, ok := r.target(ctx, s); !ok {
 		return o
@@ -344,9 +340,7 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 		}
 		// The Space is gone: so is the membership it would prune.
 	}
-	patch := client.MergeFrom(s.inv.DeepCopy())
-	controllerutil.RemoveFinalizer(s.inv, spacesv1alpha1.Finalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, s.inv, patch))
+	return ctrl.Result{}, releaseFinalizer(ctx, r.Client, s.inv)
 }
 
 func (r *SpaceInviteReconciler) finish(ctx context.Context, s *inviteScope, o outcome) (ctrl.Result, error) {

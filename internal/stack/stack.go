@@ -215,24 +215,16 @@ func (s *Stack) State(ctx context.Context) (*FakeState, error) {
 
 // AddFaults posts faults (JSON) to the fake.
 func (s *Stack) AddFaults(ctx context.Context, faultsJSON string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.FakeURL, "/api")+"/_fake/faults", bytes.NewBufferString(faultsJSON))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("adding faults: %s", resp.Status)
-	}
-	return nil
+	return s.fakeControl(ctx, http.MethodPost, faultsJSON)
 }
 
 // ClearFaults removes the fake's faults.
 func (s *Stack) ClearFaults(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimSuffix(s.FakeURL, "/api")+"/_fake/faults", nil)
+	return s.fakeControl(ctx, http.MethodDelete, "")
+}
+
+func (s *Stack) fakeControl(ctx context.Context, method, body string) error {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(s.FakeURL, "/api")+"/_fake/faults", bytes.NewBufferString(body))
 	if err != nil {
 		return err
 	}
@@ -241,6 +233,9 @@ func (s *Stack) ClearFaults(ctx context.Context) error {
 		return err
 	}
 	_ = resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s /_fake/faults: %s", method, resp.Status)
+	}
 	return nil
 }
 
