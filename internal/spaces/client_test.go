@@ -624,3 +624,31 @@ func TestClient_Headers(t *testing.T) {
 		t.Errorf("headers = %v", got)
 	}
 }
+
+// BenchmarkClient_GetSpace: one typed call through the whole client (token
+// cache, limiter, HTTP, decoding) against the in-process fake.
+func BenchmarkClient_GetSpace(b *testing.B) {
+	fake := spacestest.NewServer(b, spacestest.Options{})
+	key, err := fake.AddServiceApp()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sk, _ := spaces.ParseServiceKey(key.JSON)
+	c, _ := spaces.NewClient(fake.URL, spaces.NewTokenSource(sk, spaces.TokenOptions{}), spaces.ClientOptions{Limiter: spaces.NewLimiter(1e6, 1e6, nil)})
+	resp, err := c.CreateSpace(context.Background(), spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "bench"}}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := resp.Data[0].TopicID
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.GetSpace(context.Background(), id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if m := fake.Mints(key.KeyID); m != 1 {
+		b.Fatalf("%d mints for %d calls", m, b.N)
+	}
+}
