@@ -5,6 +5,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -15,7 +18,9 @@ import (
 )
 
 var (
-	st *stack.Stack
+	// probeAddr and metricsAddr are where the first manager serves.
+	probeAddr, metricsAddr string
+	st                     *stack.Stack
 	// mgr is the manager the tests share; tests that kill it replace it.
 	mgr   *stack.Manager
 	mgrMu sync.Mutex
@@ -47,11 +52,33 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer st.Stop()
-	if mgr, err = st.StartManager("--resync-period", "20s"); err != nil {
+	probeAddr, metricsAddr = freeAddr(), freeAddr()
+	if mgr, err = st.StartManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
+}
+
+// freeAddr finds a free loopback port (closed again; good enough for tests).
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func kubectl(t *testing.T, stdin string, args ...string) string {
@@ -107,6 +134,28 @@ func TestE2E_SamplesBecomeReadyAndEditsReachSpaces(t *testing.T) {
 	kubectl(t, "", "patch", "space", "payments", "-n", ns, "--type", "merge", "-p", `{"spec":{"title":"Payments Renamed"}}`)
 	eventually(t, "the new title in Spaces", time.Minute, func() bool { return len(spacesTitled(t, "Payments Renamed")) == 1 })
 	kubectl(t, "", "wait", "--for=condition=Ready", "space/payments", "-n", ns, "--timeout=60s")
+}
+
+// TestE2E_ProbesAndMetrics: the manager serves its probes and, on /metrics,
+// the Spaces client's metrics and the objects gauge next to
+// controller-runtime's own.
+func TestE2E_ProbesAndMetrics(t *testing.T) {
+	ns := namespace(t, "metrics")
+	kubectl(t, "apiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: measured}\nspec: {title: Measured, credentialsRef: {name: spaces-credentials}}\n", "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/measured", "-n", ns, "--timeout=60s")
+	for _, path := range []string{"/healthz", "/readyz"} {
+		eventually(t, path, 30*time.Second, func() bool { code, _ := httpGet(t, "http://"+probeAddr+path); return code == 200 })
+	}
+	var body string
+	eventually(t, "metrics after some work", 30*time.Second, func() bool {
+		_, body = httpGet(t, "http://"+metricsAddr+"/metrics")
+		return strings.Contains(body, "spaces_api_requests_total")
+	})
+	for _, want := range []string{"spaces_api_request_duration_seconds", "spaces_jwt_mints_total", `spaces_operator_objects{kind="Space",ready="True"}`, "controller_runtime_reconcile_total"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestE2E_ReverseOrderConverges(t *testing.T) {
