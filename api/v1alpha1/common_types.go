@@ -54,9 +54,3 @@ func (s *CommonStatus) GetConditions() []metav1.Condition { return s.Conditions 
 
 // SetConditions replaces the object's conditions.
 func (s *CommonStatus) SetConditions(c []metav1.Condition) { s.Conditions = c }
-
-// Validation patterns, repeated in markers because markers cannot name Go
-// constants: ids are MongoDB ObjectIds (`^[0-9a-f]{24}$`); an email must look
-// like one bare address, without a display name (Spaces does the
-// authoritative check); phones start with "+" and hold 6 to 15 digits, as
-// Spaces requires.

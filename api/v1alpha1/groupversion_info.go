@@ -1,6 +1,12 @@
 // Package v1alpha1 contains the v1alpha1 API of spaces-operator: Space,
 // SpaceInvite and ServiceAccountUserSet.
 //
+// Validation patterns, repeated in markers because markers cannot name Go
+// constants: ids are MongoDB ObjectIds (`^[0-9a-f]{24}$`); an email must look
+// like one bare address, without a display name (Spaces does the
+// authoritative check); phones start with "+" and hold 6 to 15 digits, as
+// Spaces requires.
+//
 // +kubebuilder:object:generate=true
 // +groupName=spaces.avayacloud.com
 package v1alpha1
