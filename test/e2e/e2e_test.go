@@ -280,3 +280,38 @@ func TestE2E_LeaderElectionFailover(t *testing.T) {
 		t.Fatal("the follower exited")
 	}
 }
+
+// TestE2E_WatchNamespacesAndDefaultCredentials: a manager sharded to one
+// namespace reconciles only there, with default credentials kept in another
+// namespace (its own).
+func TestE2E_WatchNamespacesAndDefaultCredentials(t *testing.T) {
+	namespace(t, "ops") // holds the default credentials
+	kubectl(t, "", "create", "namespace", "shard")
+	kubectl(t, "", "create", "namespace", "elsewhere")
+	mgrMu.Lock()
+	defer mgrMu.Unlock()
+	mgr.Stop()
+	var err error
+	mgr, err = st.StartManager("--watch-namespaces", "shard", "--default-credentials", "ops/spaces-credentials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	space := "apiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: sharded}\nspec: {title: %s}\n"
+	kubectl(t, fmt.Sprintf(space, "In The Shard"), "apply", "-n", "shard", "-f", "-")
+	kubectl(t, fmt.Sprintf(space, "Out Of The Shard"), "apply", "-n", "elsewhere", "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/sharded", "-n", "shard", "--timeout=60s")
+	if n := len(spacesTitled(t, "In The Shard")); n != 1 {
+		t.Fatalf("%d spaces in Spaces for the sharded Space", n)
+	}
+	time.Sleep(3 * time.Second)
+	if out := kubectl(t, "", "get", "space", "sharded", "-n", "elsewhere", "-o", "jsonpath={.status.conditions}"); out != "" {
+		t.Fatalf("a Space outside the shard was reconciled: %s", out)
+	}
+	if n := len(spacesTitled(t, "Out Of The Shard")); n != 0 {
+		t.Fatal("a Space outside the shard reached Spaces")
+	}
+	// The default credentials Secret is in use, so it carries the finalizer.
+	if out := kubectl(t, "", "get", "secret", "spaces-credentials", "-n", "ops", "-o", "jsonpath={.metadata.finalizers}"); !strings.Contains(out, "spaces.avayacloud.com/in-use") {
+		t.Fatalf("default credentials finalizers: %q", out)
+	}
+}
