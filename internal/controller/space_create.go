@@ -85,7 +85,7 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 	log.Info("Creating the space in Spaces", "space", klog.KObj(sp), "owner", sp.Spec.Owner)
 	resp, err := s.api.CreateSpace(ctx, req, sp.Spec.Owner)
 	if err != nil {
-		if definitelyNotDone(err) {
+		if spaces.DefinitelyNotDone(err) {
 			r.clearCreatePending(ctx, s)
 		}
 		return "", failed(err, false), false
@@ -97,16 +97,6 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 	}
 	r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Created space %s", id)
 	return id, outcome{}, true
-}
-
-// definitelyNotDone reports whether a failed call certainly did nothing in
-// Spaces: it was refused (401, 403, 400) or rate limited.
-func definitelyNotDone(err error) bool {
-	switch spaces.KindOf(err) {
-	case spaces.KindUnauthorized, spaces.KindForbidden, spaces.KindInvalid, spaces.KindRateLimited:
-		return true
-	}
-	return false
 }
 
 // recoverCreate looks for the space an interrupted create may have made:

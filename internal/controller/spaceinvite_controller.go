@@ -282,12 +282,18 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 			}
 			return outcome{}, true
 		}
-		if definitelyNotDone(err) {
+		if spaces.DefinitelyNotDone(err) {
 			for _, i := range idx {
 				next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
 			}
-			s.status.Invitees = next
+		} else {
+			// It may or may not have gone out; sending it again could invite
+			// twice, so it is not retried, and the user is told.
+			for _, i := range idx {
+				next[i].Message = "the invitation may not have been sent (" + err.Error() + "); remove the invitee and add it back to send it again"
+			}
 		}
+		s.status.Invitees = next
 		return failed(err, true), false
 	}
 	if resp.InviteContent != nil {

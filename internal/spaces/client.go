@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -148,7 +149,7 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 				return nil, fmt.Errorf("%s: %w", req.ep.Name, ctx.Err())
 			}
 			if !req.ep.Idempotent || attempt >= c.opts.MaxRetries {
-				return nil, &Error{Kind: KindUnavailable, Endpoint: req.ep, Err: err}
+				return nil, &Error{Kind: KindUnavailable, Endpoint: req.ep, Err: err, NotSent: neverSent(err)}
 			}
 			retryReason = "unavailable"
 		case status >= 200 && status < 300:
@@ -317,6 +318,13 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// neverSent reports whether a transport error happened before the request
+// could reach Spaces: no connection was made.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // scrubURLError drops the URL from a transport error: it is ours and

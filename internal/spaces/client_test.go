@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -650,5 +651,25 @@ func BenchmarkClient_GetSpace(b *testing.B) {
 	b.StopTimer()
 	if m := fake.Mints(key.KeyID); m != 1 {
 		b.Fatalf("%d mints for %d calls", m, b.N)
+	}
+}
+
+// TestClient_NotSentIsKnown: when no connection can be made, the error says
+// the request never reached Spaces, so callers may safely retry even a create.
+func TestClient_NotSentIsKnown(t *testing.T) {
+	e := newEnv(t, spaces.ClientOptions{MaxRetries: -1})
+	sk, _ := spaces.ParseServiceKey(e.key.JSON)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens here now
+	c, _ := spaces.NewClient("http://"+addr+"/api", spaces.NewTokenSource(sk, spaces.TokenOptions{}), spaces.ClientOptions{})
+	_, err := c.CreateSpace(context.Background(), spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "x"}}, "")
+	if !spaces.DefinitelyNotDone(err) {
+		t.Fatalf("connection refused must count as never sent: %v", err)
+	}
+	e.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", DropResponse: true, Times: 1})
+	_, err = e.client.CreateSpace(context.Background(), spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "y"}}, "")
+	if err == nil || spaces.DefinitelyNotDone(err) {
+		t.Fatalf("a dropped answer must not count as never sent: %v", err)
 	}
 }

@@ -63,6 +63,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the underlying network error, if any.
 	Err error
+	// NotSent is true when the request certainly never reached Spaces (no
+	// connection could be made), so even an unsafe call did nothing.
+	NotSent bool
 }
 
 // unauthorizedCauses are the seed document's reasons for a refused token.
@@ -118,6 +121,22 @@ func KindOf(err error) ErrorKind {
 
 // IsNotFound reports whether err is a Spaces 404.
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
+
+// DefinitelyNotDone reports whether a failed call certainly changed nothing
+// in Spaces: it was refused (401, 403, 400), rate limited, or never sent.
+// After any other failure an unsafe call (a create, an invitation) may have
+// happened.
+func DefinitelyNotDone(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case KindUnauthorized, KindForbidden, KindInvalid, KindRateLimited:
+		return true
+	}
+	return e.NotSent
+}
 
 // IsRetryable reports whether repeating the call later may succeed without
 // anything else changing.
