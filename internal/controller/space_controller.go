@@ -63,6 +63,9 @@ type spaceScope struct {
 	api   spaceAPI
 	// status is written to the object once, at the end.
 	status spacesv1alpha1.SpaceStatus
+	// created is set when this reconcile created (or recovered) the space:
+	// the settings applied right after are part of the Created event.
+	created bool
 }
 
 // SetupWithManager registers the controller and its watches; SetupIndexes
@@ -178,7 +181,7 @@ func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id strin
 			return failed(err, true)
 		}
 		switch {
-		case adopted:
+		case adopted, s.created:
 		case s.space.Generation != s.space.Status.ObservedGeneration:
 			r.event(s.space, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Updated %v of space %s", fields, id)
 		default:

@@ -43,6 +43,9 @@ func TestSpaceReconciler_CreatesTheSpaceAndReportsReady(t *testing.T) {
 		t.Fatalf("%d spaces titled Payments", n)
 	}
 	w.waitEvent("payments", spacesv1alpha1.ReasonCreated)
+	if notes := w.events("payments", spacesv1alpha1.ReasonUpdated); len(notes) != 0 {
+		t.Errorf("the settings applied at creation were reported as an update: %v", notes)
+	}
 	// The credentials Secret is now guarded against early deletion.
 	w.eventually("the in-use finalizer", func() bool {
 		var s corev1.Secret

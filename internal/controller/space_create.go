@@ -55,6 +55,7 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 				return "", failed(err, false), false
 			}
 			r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Found space %s, created before an interruption, and recorded it", id)
+			s.created = true
 			return id, outcome{}, true
 		}
 	} else {
@@ -96,6 +97,7 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 		return "", failed(err, false), false
 	}
 	r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Created space %s", id)
+	s.created = true
 	return id, outcome{}, true
 }
 
