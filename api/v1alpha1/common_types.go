@@ -54,3 +54,7 @@ func (s *CommonStatus) GetConditions() []metav1.Condition { return s.Conditions 
 
 // SetConditions replaces the object's conditions.
 func (s *CommonStatus) SetConditions(c []metav1.Condition) { s.Conditions = c }
+
+// Common returns the shared part of a kind's status (promoted to every
+// status type that embeds CommonStatus).
+func (s *CommonStatus) Common() *CommonStatus { return s }

@@ -187,7 +187,3 @@ type ServiceAccountUserSetList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ServiceAccountUserSet `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ServiceAccountUserSet{}, &ServiceAccountUserSetList{})
-}

@@ -163,7 +163,3 @@ type SpaceList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Space `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Space{}, &SpaceList{})
-}

@@ -201,7 +201,3 @@ type SpaceInviteList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SpaceInvite `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&SpaceInvite{}, &SpaceInviteList{})
-}
