@@ -365,11 +365,7 @@ func (s *Server) directSpace(w http.ResponseWriter, r *http.Request, c caller) {
 // default, all = group and direct), pageToken; nextPageUrl "end" when done.
 func (s *Server) mySpaces(w http.ResponseWriter, r *http.Request, c caller) {
 	q := r.URL.Query()
-	size, _, ok := pageParams(w, q, 10, 50)
-	if !ok {
-		return
-	}
-	search, ok := searchParam(w, q)
+	size, search, ok := listParams(w, q)
 	if !ok {
 		return
 	}
@@ -391,6 +387,17 @@ func (s *Server) mySpaces(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 	}
 	writeJSON(w, refPage(r, all, size))
+}
+
+// listParams reads the size (default 10, at most 50) and search parameters
+// of the reference-style lists.
+func listParams(w http.ResponseWriter, q url.Values) (int, *regexp.Regexp, bool) {
+	size, _, ok := pageParams(w, q, 10, 50)
+	if !ok {
+		return 0, nil, false
+	}
+	search, ok := searchParam(w, q)
+	return size, search, ok
 }
 
 // searchParam compiles the search query parameter, a regular expression as

@@ -187,11 +187,7 @@ func applyAccount(u *User, op bulkOp, create bool) {
 // regular expression over names and emails).
 func (s *Server) colleagues(w http.ResponseWriter, r *http.Request, c caller) {
 	q := r.URL.Query()
-	size, _, ok := pageParams(w, q, 10, 50)
-	if !ok {
-		return
-	}
-	search, ok := searchParam(w, q)
+	size, search, ok := listParams(w, q)
 	if !ok {
 		return
 	}
