@@ -129,15 +129,13 @@ func main() {
 		log.Error(err, "Unable to set up the field indexes")
 		os.Exit(1)
 	}
-	recorder := mgr.GetEventRecorder("spaces-operator")
+	base := controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
+		Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent}
 	for name, r := range map[string]interface{ SetupWithManager(ctrl.Manager) error }{
-		"Space": &controller.SpaceReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
-			Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent},
-		"SpaceInvite": &controller.SpaceInviteReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
-			Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent},
-		"ServiceAccountUserSet": &controller.ServiceAccountUserSetReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
-			Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent},
-		"credentials": &controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver},
+		"Space":                 &controller.SpaceReconciler{Reconciler: base},
+		"SpaceInvite":           &controller.SpaceInviteReconciler{Reconciler: base},
+		"ServiceAccountUserSet": &controller.ServiceAccountUserSetReconciler{Reconciler: base},
+		"credentials":           &controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			log.Error(err, "Unable to set up a controller", "controller", name)

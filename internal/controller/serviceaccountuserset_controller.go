@@ -5,25 +5,20 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
-	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
 
@@ -37,27 +32,16 @@ var _ usersAPI = (*spaces.Client)(nil)
 
 // ServiceAccountUserSetReconciler keeps a set of company users in step.
 type ServiceAccountUserSetReconciler struct {
-	client.Client
-	// APIReader reads around the cache: the set (its status records what was
-	// applied; a stale copy would resend it) and the password Secret (only
-	// Secret metadata is cached).
-	APIReader               client.Reader
-	Credentials             *credentials.Resolver
-	Recorder                recorder.EventRecorder
-	ResyncPeriod            time.Duration
-	MaxConcurrentReconciles int
+	// Reconciler's APIReader reads the set (its status records what was
+	// applied; a stale copy would resend it) and the password Secret.
+	Reconciler
 }
 
 // SetupWithManager registers the controller. A set's change also wakes the
 // sets sharing an email with it, so a newer set takes a user over once the
 // older one lets go.
 func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.ResyncPeriod <= 0 {
-		r.ResyncPeriod = DefaultResyncPeriod
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 4
-	}
+	r.setDefaults()
 	sharers := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		set := o.(*spacesv1alpha1.ServiceAccountUserSet)
 		seen := map[client.ObjectKey]bool{}
@@ -81,7 +65,7 @@ func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) err
 		For(&spacesv1alpha1.ServiceAccountUserSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, sharers, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.ServiceAccountUserSetList{})), builder.WithPredicates(credentialsChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
+		WithOptions(r.options()).
 		Named("serviceaccountuserset").
 		Complete(r)
 }
@@ -110,11 +94,7 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 	} else {
 		o = r.reconcileLive(ctx, s)
 	}
-	res, err := o.result(r.ResyncPeriod)
-	if perr := r.writeStatus(ctx, s, o); perr != nil {
-		return ctrl.Result{}, perr
-	}
-	return res, err
+	return finish(ctx, &r.Reconciler, s.set, &s.set.Status, &s.status, o)
 }
 
 func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *userSetScope) outcome {
@@ -312,7 +292,7 @@ func (r *ServiceAccountUserSetReconciler) setPasswords(ctx context.Context, s *u
 	case err != nil:
 		return err
 	case !metav1.IsControlledBy(secret, s.set):
-		return fmt.Errorf("Secret %s exists and does not belong to this ServiceAccountUserSet; choose another spec.passwordSecretName", secret.Name)
+		return fmt.Errorf("the Secret %s exists and does not belong to this ServiceAccountUserSet; choose another spec.passwordSecretName", secret.Name)
 	}
 	if secret.Data == nil {
 		secret.Data = map[string][]byte{}
@@ -381,19 +361,6 @@ func (r *ServiceAccountUserSetReconciler) reconcileDelete(ctx context.Context, s
 		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users could not be deleted", len(remaining)))
 	}
 	return outcome{}
-}
-
-func (r *ServiceAccountUserSetReconciler) writeStatus(ctx context.Context, s *userSetScope, o outcome) error {
-	warnOnTransition(r.Recorder, s.set, &s.set.Status.CommonStatus, o)
-	applyConditions(&s.status.CommonStatus, s.set.Generation, o)
-	if equality.Semantic.DeepEqual(s.set.Status, s.status) {
-		return nil
-	}
-	return patchStatus(ctx, r.Client, s.set, func() { s.set.Status = *s.status.DeepCopy() })
-}
-
-func (r *ServiceAccountUserSetReconciler) event(set *spacesv1alpha1.ServiceAccountUserSet, typ, reason, format string, args ...any) {
-	emit(r.Recorder, set, typ, reason, format, args...)
 }
 
 func passwordSecretName(set *spacesv1alpha1.ServiceAccountUserSet) string {

@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -40,16 +37,7 @@ const DefaultResyncPeriod = 10 * time.Minute
 
 // SpaceReconciler keeps a Space's space in Spaces in step with its spec.
 type SpaceReconciler struct {
-	client.Client
-	// APIReader reads around the cache where a stale read could mislead
-	// crash recovery.
-	APIReader   client.Reader
-	Credentials *credentials.Resolver
-	Recorder    recorder.EventRecorder
-	// ResyncPeriod between drift checks (DefaultResyncPeriod).
-	ResyncPeriod time.Duration
-	// MaxConcurrentReconciles (default 4).
-	MaxConcurrentReconciles int
+	Reconciler
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// api, when set, wraps the credential's client (tests inject crashes).
@@ -71,12 +59,7 @@ type spaceScope struct {
 // SetupWithManager registers the controller and its watches; SetupIndexes
 // must have run.
 func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.ResyncPeriod <= 0 {
-		r.ResyncPeriod = DefaultResyncPeriod
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 4
-	}
+	r.setDefaults()
 	if r.Now == nil {
 		r.Now = time.Now
 	}
@@ -84,7 +67,7 @@ func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&spacesv1alpha1.Space{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), deletionPredicate()))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceList{})), builder.WithPredicates(credentialsChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
+		WithOptions(r.options()).
 		Named("space").
 		Complete(r)
 }
@@ -101,12 +84,7 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if !sp.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
-	o := r.reconcileLive(ctx, s)
-	res, err := o.result(r.ResyncPeriod)
-	if perr := r.writeStatus(ctx, s, o); perr != nil {
-		return ctrl.Result{}, perr
-	}
-	return res, err
+	return r.finish(ctx, s, r.reconcileLive(ctx, s))
 }
 
 func (r *SpaceReconciler) reconcileLive(ctx context.Context, s *spaceScope) outcome {
@@ -195,19 +173,12 @@ func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id strin
 	return synced(fmt.Sprintf("Space %s matches the spec", id))
 }
 
-// writeStatus sets the conditions and patches the status, only if it
-// changed; failure events are emitted on transitions.
-func (r *SpaceReconciler) writeStatus(ctx context.Context, s *spaceScope, o outcome) error {
-	warnOnTransition(r.Recorder, s.space, &s.space.Status.CommonStatus, o)
-	applyConditions(&s.status.CommonStatus, s.space.Generation, o)
-	if equality.Semantic.DeepEqual(s.space.Status, s.status) {
-		return nil
-	}
-	return patchStatus(ctx, r.Client, s.space, func() { s.space.Status = s.status })
+func (r *SpaceReconciler) finish(ctx context.Context, s *spaceScope, o outcome) (ctrl.Result, error) {
+	return finish(ctx, &r.Reconciler, s.space, &s.space.Status, &s.status, o)
 }
 
-func (r *SpaceReconciler) event(sp *spacesv1alpha1.Space, typ, reason, format string, args ...any) {
-	emit(r.Recorder, sp, typ, reason, format, args...)
+func (r *SpaceReconciler) writeStatus(ctx context.Context, s *spaceScope, o outcome) error {
+	return writeStatus(ctx, &r.Reconciler, s.space, &s.space.Status, &s.status, o)
 }
 
 // recordedSpaceID is the space the object manages: spec.spaceID, else the

@@ -225,11 +225,7 @@ func (r *SpaceReconciler) reconcileDelete(ctx context.Context, s *spaceScope) (c
 	}
 	if sp.Spec.DeletionPolicy == spacesv1alpha1.DeletionPolicyDelete {
 		if o := r.deleteSpace(ctx, s); o.phase != 0 {
-			res, err := o.result(r.ResyncPeriod)
-			if perr := r.writeStatus(ctx, s, o); perr != nil {
-				return ctrl.Result{}, perr
-			}
-			return res, err
+			return r.finish(ctx, s, o)
 		}
 	} else if id := recordedSpaceID(sp); id != "" {
 		r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces (deletionPolicy Retain)", id)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,16 +15,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
-	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
 
@@ -42,15 +38,10 @@ var _ inviteAPI = (*spaces.Client)(nil)
 // SpaceInviteReconciler makes the invitees of a SpaceInvite members of its
 // space, each invited at most once.
 type SpaceInviteReconciler struct {
-	client.Client
-	// APIReader reads the SpaceInvite around the cache: its status records
-	// the invitations sent, and a stale copy could send one twice.
-	APIReader               client.Reader
-	Credentials             *credentials.Resolver
-	Recorder                recorder.EventRecorder
-	ResyncPeriod            time.Duration
-	MaxConcurrentReconciles int
-	Now                     func() time.Time
+	// Reconciler's APIReader reads the SpaceInvite: its status records the
+	// invitations sent, and a stale copy could send one twice.
+	Reconciler
+	Now func() time.Time
 	// api, when set, wraps the credential's client (tests inject crashes).
 	api func(*spacesv1alpha1.SpaceInvite, inviteAPI) inviteAPI
 }
@@ -58,12 +49,7 @@ type SpaceInviteReconciler struct {
 // SetupWithManager registers the controller: SpaceInvites, and the Spaces
 // they wait for (through an index, not polling), and Secrets.
 func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.ResyncPeriod <= 0 {
-		r.ResyncPeriod = DefaultResyncPeriod
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 4
-	}
+	r.setDefaults()
 	if r.Now == nil {
 		r.Now = time.Now
 	}
@@ -82,7 +68,7 @@ func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged())).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{})), builder.WithPredicates(credentialsChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}).
+		WithOptions(r.options()).
 		Named("spaceinvite").
 		Complete(r)
 }
@@ -119,11 +105,8 @@ func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return r.reconcileDelete(ctx, s)
 	}
 	o := r.reconcileLive(ctx, s)
-	res, err := o.result(r.ResyncPeriod)
-	if perr := r.writeStatus(ctx, s, o); perr != nil {
-		return ctrl.Result{}, perr
-	}
-	if o.reason == spacesv1alpha1.ReasonWaitingForSpace {
+	res, err := r.finish(ctx, s, o)
+	if err == nil && o.reason == spacesv1alpha1.ReasonWaitingForSpace {
 		return ctrl.Result{}, nil // the Space watch wakes us
 	}
 	return res, err
@@ -350,24 +333,11 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 }
 
 func (r *SpaceInviteReconciler) finish(ctx context.Context, s *inviteScope, o outcome) (ctrl.Result, error) {
-	res, err := o.result(r.ResyncPeriod)
-	if perr := r.writeStatus(ctx, s, o); perr != nil {
-		return ctrl.Result{}, perr
-	}
-	return res, err
+	return finish(ctx, &r.Reconciler, s.inv, &s.inv.Status, &s.status, o)
 }
 
 func (r *SpaceInviteReconciler) writeStatus(ctx context.Context, s *inviteScope, o outcome) error {
-	warnOnTransition(r.Recorder, s.inv, &s.inv.Status.CommonStatus, o)
-	applyConditions(&s.status.CommonStatus, s.inv.Generation, o)
-	if equality.Semantic.DeepEqual(s.inv.Status, s.status) {
-		return nil
-	}
-	return patchStatus(ctx, r.Client, s.inv, func() { s.inv.Status = *s.status.DeepCopy() })
-}
-
-func (r *SpaceInviteReconciler) event(inv *spacesv1alpha1.SpaceInvite, typ, reason, format string, args ...any) {
-	emit(r.Recorder, inv, typ, reason, format, args...)
+	return writeStatus(ctx, &r.Reconciler, s.inv, &s.inv.Status, &s.status, o)
 }
 
 func memberIndex(members []spaces.Member) map[string]spaces.Member {

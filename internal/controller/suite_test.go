@@ -82,7 +82,8 @@ func run(m *testing.M) int {
 	if err := SetupIndexes(ctx, mgr, resolver); err != nil {
 		panic(err)
 	}
-	sr := &SpaceReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync,
+	base := Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync}
+	sr := &SpaceReconciler{Reconciler: base,
 		api: func(sp *spacesv1alpha1.Space, api spaceAPI) spaceAPI {
 			if w, ok := wrappers.Load(sp.Namespace); ok {
 				return w.(func(*spacesv1alpha1.Space, spaceAPI) spaceAPI)(sp, api)
@@ -92,7 +93,7 @@ func run(m *testing.M) int {
 	if err := sr.SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
-	ir := &SpaceInviteReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync,
+	ir := &SpaceInviteReconciler{Reconciler: base,
 		api: func(inv *spacesv1alpha1.SpaceInvite, api inviteAPI) inviteAPI {
 			if w, ok := inviteWrappers.Load(inv.Namespace); ok {
 				return w.(func(inviteAPI) inviteAPI)(api)
@@ -102,7 +103,7 @@ func run(m *testing.M) int {
 	if err := ir.SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
-	if err := (&ServiceAccountUserSetReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync}).SetupWithManager(mgr); err != nil {
+	if err := (&ServiceAccountUserSetReconciler{Reconciler: base}).SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
 	if err := (&CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {

@@ -1,0 +1,79 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
+)
+
+// Reconciler is what the reconcilers of the three kinds share.
+type Reconciler struct {
+	client.Client
+	// APIReader reads around the cache: where the status is the operator's
+	// memory and a stale copy could repeat work, and for Secrets, of which
+	// only metadata is cached.
+	APIReader   client.Reader
+	Credentials *credentials.Resolver
+	Recorder    recorder.EventRecorder
+	// ResyncPeriod between drift checks (DefaultResyncPeriod).
+	ResyncPeriod time.Duration
+	// MaxConcurrentReconciles per kind (default 4).
+	MaxConcurrentReconciles int
+}
+
+func (r *Reconciler) setDefaults() {
+	if r.ResyncPeriod <= 0 {
+		r.ResyncPeriod = DefaultResyncPeriod
+	}
+	if r.MaxConcurrentReconciles <= 0 {
+		r.MaxConcurrentReconciles = 4
+	}
+}
+
+// options are the controller options every kind uses: its concurrency and
+// the jittered per-object backoff.
+func (r *Reconciler) options() controller.Options {
+	return controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}
+}
+
+func (r *Reconciler) event(obj runtime.Object, typ, reason, format string, args ...any) {
+	emit(r.Recorder, obj, typ, reason, format, args...)
+}
+
+// statusOf is a pointer to a kind's status type.
+type statusOf[T any] interface {
+	*T
+	DeepCopyInto(*T)
+	Common() *spacesv1alpha1.CommonStatus
+}
+
+// finish ends a reconcile: the status written once, the outcome turned into
+// what controller-runtime should do next.
+func finish[T any, P statusOf[T]](ctx context.Context, r *Reconciler, obj client.Object, persisted, next P, o outcome) (ctrl.Result, error) {
+	res, err := o.result(r.ResyncPeriod)
+	if perr := writeStatus(ctx, r, obj, persisted, next, o); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return res, err
+}
+
+// writeStatus sets next's conditions for the outcome and patches the
+// object's status (persisted) to next, only if it changed; a failure the
+// object was not already in is also an event.
+func writeStatus[T any, P statusOf[T]](ctx context.Context, r *Reconciler, obj client.Object, persisted, next P, o outcome) error {
+	warnOnTransition(r.Recorder, obj, persisted.Common(), o)
+	applyConditions(next.Common(), obj.GetGeneration(), o)
+	if equality.Semantic.DeepEqual(persisted, next) {
+		return nil
+	}
+	return patchStatus(ctx, r.Client, obj, func() { next.DeepCopyInto(persisted) })
+}
