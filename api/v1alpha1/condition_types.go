@@ -60,6 +60,12 @@ const (
 	ReasonUpdated        = "Updated"
 	ReasonDriftCorrected = "DriftCorrected"
 	ReasonDeleted        = "Deleted"
+	// ReasonDuplicateDeleted: a space left by an interrupted create of the
+	// object (it holds one of the object's create tickets) was deleted.
+	ReasonDuplicateDeleted = "DuplicateDeleted"
+	// ReasonDuplicatesLeft: such spaces could not be deleted; they are listed
+	// in status.leftoverSpaceIDs.
+	ReasonDuplicatesLeft = "DuplicatesLeft"
 )
 
 // Finalizers.
@@ -76,8 +82,12 @@ const (
 // Annotations.
 const (
 	// AnnotationCreatePending marks a Space whose POST /spaces/invite may have
-	// reached Spaces without its answer being recorded; its value is the RFC
-	// 3339 time the mark was written.
+	// reached Spaces without its answer being recorded. Its value names the
+	// attempt and when it and the first attempt were marked, e.g.
+	// "attempt=2 first=2026-11-28T10:00:00.000Z at=2026-11-28T10:01:02.345Z";
+	// each attempt's space carries the ticket "<object UID>/<attempt>" in its
+	// initial description. A bare RFC 3339 time is a mark of an operator
+	// release without tickets.
 	AnnotationCreatePending = "spaces.avayacloud.com/create-pending"
 	// AnnotationSpaceID records the id of the space the operator created.
 	AnnotationSpaceID = "spaces.avayacloud.com/space-id"

@@ -127,6 +127,17 @@ type SpaceStatus struct {
 	// memberCount is the number of members at the last observation.
 	// +optional
 	MemberCount int32 `json:"memberCount"`
+
+	// leftoverSpaceIDs are spaces that interrupted creates of this object
+	// made besides spaceID (each holds one of its create tickets) and that
+	// the operator could not delete yet, typically for want of scope
+	// spaces.delete. It retries at every resync; delete them in Spaces to
+	// settle it by hand.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:Pattern=`^[0-9a-f]{24}$`
+	LeftoverSpaceIDs []string `json:"leftoverSpaceIDs,omitempty"`
 }
 
 // Space is an Avaya Spaces team space, created or adopted and kept in step

@@ -203,3 +203,78 @@ func TestObjectIDTime(t *testing.T) {
 		t.Fatal("a bad id must give the zero time")
 	}
 }
+
+func TestCreateMark(t *testing.T) {
+	first := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	at := first.Add(65*time.Second + 345*time.Millisecond)
+	cases := []struct {
+		name  string
+		value string
+		want  createMark
+	}{
+		{"ticketed", createMark{attempt: 2, first: first, at: at}.String(), createMark{attempt: 2, first: first, at: at}},
+		{"milliseconds kept", "attempt=1 first=2026-11-28T10:00:00.000Z at=2026-11-28T10:01:05.345Z", createMark{attempt: 1, first: first, at: at}},
+		{"older release: a bare time", "2026-11-28T10:00:00Z", createMark{first: first, at: first}},
+		{"garbage", "soon", createMark{}},
+		{"attempt 0 is not a ticketed mark", "attempt=0 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z", createMark{}},
+		{"negative attempt", "attempt=-3 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z", createMark{}},
+		{"missing time", "attempt=2 first=2026-11-28T10:00:00Z", createMark{}},
+		{"unknown field", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z who=me", createMark{}},
+		{"at before first", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T09:00:00Z", createMark{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := parseCreateMark(c.value)
+			if got.attempt != c.want.attempt || !got.first.Equal(c.want.first) || !got.at.Equal(c.want.at) {
+				t.Fatalf("parseCreateMark(%q) = %+v, want %+v", c.value, got, c.want)
+			}
+		})
+	}
+}
+
+func TestCreateTicket(t *testing.T) {
+	const uid = "0b7e8c1a-3f52-4c8e-9d1e-2a6f7b8c9d0e"
+	desc := ticketDescription(uid, 7)
+	if got, n, ok := parseTicket(desc); !ok || got != uid || n != 7 {
+		t.Fatalf("parseTicket(%q) = %s %d %v", desc, got, n, ok)
+	}
+	for _, d := range []string{
+		"", "Team chat", "create ticket " + uid + "/7", // not the operator's wording
+		"Being set up by spaces-operator (create ticket " + uid + "/0)",
+		"Being set up by spaces-operator (create ticket not-a-uid/1)",
+		desc + " and more text after it",
+	} {
+		if _, _, ok := parseTicket(d); ok {
+			t.Errorf("parseTicket(%q) found a ticket", d)
+		}
+	}
+	if !holdsTicketOf(desc, uid) || holdsTicketOf(desc, "1b7e8c1a-3f52-4c8e-9d1e-2a6f7b8c9d0e") {
+		t.Fatal("holdsTicketOf does not tell objects apart")
+	}
+	// Recovery never concludes before an attempt can no longer land.
+	for _, timeout := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 5 * time.Minute} {
+		if left := settleTime(timeout) - sendWindow(timeout) - timeout; left < timeout*3/4 {
+			t.Errorf("timeout %v: Spaces has only %v after the client gave up", timeout, left)
+		}
+	}
+}
+
+func TestInitialUpdate(t *testing.T) {
+	yes, no := ptr(true), ptr(false)
+	spec := spacesv1alpha1.SpaceSpec{Title: "T", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: no, AllowPasswordInURL: yes, GuestsRequirePassword: no, DenyGuestHistory: yes}}
+	u, _ := initialUpdate(&spec)
+	if u.Title != nil || u.Description == nil || *u.Description != "" {
+		t.Fatalf("title %v, description %v: want only the ticket cleared", u.Title, u.Description)
+	}
+	// Booleans are sent whatever they are: a new space's defaults are unknown.
+	if u.Settings == nil || u.Settings.MemberOnly == nil || *u.Settings.MemberOnly || u.Settings.PasswordRequired == nil || *u.Settings.PasswordRequired.AllGuests {
+		t.Fatalf("settings %+v", u.Settings)
+	}
+	if u.Restrict == nil || !reflect.DeepEqual(*u.Restrict, []string{spaces.RestrictDenyGuestHistory}) {
+		t.Fatalf("restrict %v", u.Restrict)
+	}
+	spec.Description = ptr("Team chat")
+	if u, _ = initialUpdate(&spec); *u.Description != "Team chat" {
+		t.Fatalf("description %q", *u.Description)
+	}
+}

@@ -28,6 +28,7 @@ type spaceAPI interface {
 	DeleteSpace(ctx context.Context, id string) error
 	MySpaces(ctx context.Context, q spaces.MySpacesQuery) ([]spaces.Space, error)
 	BaseURL() string
+	RequestTimeout() time.Duration
 }
 
 var _ spaceAPI = (*spaces.Client)(nil)
@@ -54,6 +55,12 @@ type spaceScope struct {
 	// created is set when this reconcile created (or recovered) the space:
 	// the settings applied right after are part of the Created event.
 	created bool
+	// fresh is set when this reconcile's own create made the space: what
+	// it holds is what was sent, so it is written without being read.
+	fresh bool
+	// verifiedDuplicates are leftover spaces whose ticket this reconcile
+	// has read.
+	verifiedDuplicates []string
 }
 
 // SetupWithManager registers the controller and its watches; SetupIndexes
@@ -132,31 +139,42 @@ func (r *SpaceReconciler) resolve(ctx context.Context, s *spaceScope) (outcome, 
 }
 
 // syncSpace observes the space and writes back the managed fields that
-// differ from the spec.
+// differ from the spec. A space this reconcile created is not read: its
+// first settings write (which also replaces the create ticket) answers with
+// what Spaces holds, so a new Space costs two calls.
 func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id string) outcome {
 	log := ctrl.LoggerFrom(ctx)
-	observed, err := s.api.GetSpace(ctx, id)
-	if spaces.IsNotFound(err) {
-		if s.space.Spec.SpaceID != "" {
-			return stalled(spacesv1alpha1.ReasonSpaceNotFound, fmt.Sprintf(
-				"space %s (spec.spaceID) does not exist in Spaces, or the service account cannot see it; correct spec.spaceID", id))
+	var observed *spaces.Space
+	var update spaces.SpaceUpdate
+	var fields []string
+	if s.fresh {
+		update, fields = initialUpdate(&s.space.Spec)
+	} else {
+		var err error
+		if observed, err = s.api.GetSpace(ctx, id); err != nil {
+			return r.spaceUnreachable(s, id, err)
 		}
-		return stalled(spacesv1alpha1.ReasonSpaceGone, fmt.Sprintf(
-			"space %s was deleted in Spaces; it is not recreated on its own: annotate the Space with %s=true, or delete and re-apply it, to create a new one",
-			id, spacesv1alpha1.AnnotationRecreate))
-	}
-	if err != nil {
-		return failed(err, true)
+		update, fields = diffOwnSpace(s.space, observed)
 	}
 	adopted := s.status.SpaceID == "" && s.space.Spec.SpaceID != ""
 	s.status.SpaceID = id
 	s.status.URL = webURL(s.api.BaseURL(), id)
 
-	update, fields := diffSpace(&s.space.Spec, observed)
 	if len(fields) > 0 {
 		log.Info("Updating the space in Spaces", "space", klog.KObj(s.space), "spaceID", id, "fields", fields)
+		var err error
 		if observed, err = s.api.UpdateSpace(ctx, id, update); err != nil {
-			return failed(err, true)
+			return r.spaceUnreachable(s, id, err)
+		}
+		if s.fresh {
+			// The new space's defaults were assumed; where Spaces' answer
+			// shows otherwise, correct it now rather than at the resync.
+			if update, fields = diffOwnSpace(s.space, observed); len(fields) > 0 {
+				log.Info("Correcting the defaults of the new space", "space", klog.KObj(s.space), "spaceID", id, "fields", fields)
+				if observed, err = s.api.UpdateSpace(ctx, id, update); err != nil {
+					return r.spaceUnreachable(s, id, err)
+				}
+			}
 		}
 		switch {
 		case adopted, s.created:
@@ -170,7 +188,31 @@ func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id strin
 		r.event(s.space, corev1.EventTypeNormal, spacesv1alpha1.ReasonAdopted, "Adopted space %s", id)
 	}
 	s.status.MemberCount = int32(len(observed.Members))
-	return synced(fmt.Sprintf("Space %s matches the spec", id))
+	msg := fmt.Sprintf("Space %s matches the spec", id)
+	if len(s.status.LeftoverSpaceIDs) > 0 {
+		if left := r.deleteDuplicates(ctx, s); left != "" {
+			if len(s.verifiedDuplicates) > 0 {
+				r.event(s.space, corev1.EventTypeWarning, spacesv1alpha1.ReasonDuplicatesLeft, "%s", left)
+			}
+			msg += "; but " + left + " (retried at every resync)"
+		}
+	}
+	return synced(msg)
+}
+
+// spaceUnreachable is the outcome of a failed read or write of the managed
+// space: a 404 means it is gone (or spec.spaceID names none).
+func (r *SpaceReconciler) spaceUnreachable(s *spaceScope, id string, err error) outcome {
+	if !spaces.IsNotFound(err) {
+		return failed(err, true)
+	}
+	if s.space.Spec.SpaceID != "" {
+		return stalled(spacesv1alpha1.ReasonSpaceNotFound, fmt.Sprintf(
+			"space %s (spec.spaceID) does not exist in Spaces, or the service account cannot see it; correct spec.spaceID", id))
+	}
+	return stalled(spacesv1alpha1.ReasonSpaceGone, fmt.Sprintf(
+		"space %s was deleted in Spaces; it is not recreated on its own: annotate the Space with %s=true, or delete and re-apply it, to create a new one",
+		id, spacesv1alpha1.AnnotationRecreate))
 }
 
 func (r *SpaceReconciler) finish(ctx context.Context, s *spaceScope, o outcome) (ctrl.Result, error) {

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -41,6 +43,12 @@ func TestSpaceReconciler_CreatesTheSpaceAndReportsReady(t *testing.T) {
 	}
 	if n := len(w.fake.SpacesTitled("Payments")); n != 1 {
 		t.Fatalf("%d spaces titled Payments", n)
+	}
+	// Two calls made the space: the create (its description a ticket) and
+	// the settings write, with no read in between.
+	writes, reads := w.fake.Arrivals("POST /spaces/{id}"), w.fake.Arrivals("GET /spaces/{id}")
+	if w.fake.Calls("POST /spaces/invite") != 1 || len(writes) == 0 || (len(reads) > 0 && reads[0].Before(writes[0])) {
+		t.Errorf("calls %v: want the create, then the settings write, then nothing until the resync", w.fake.AllCalls())
 	}
 	w.waitEvent("payments", spacesv1alpha1.ReasonCreated)
 	if notes := w.events("payments", spacesv1alpha1.ReasonUpdated); len(notes) != 0 {
@@ -275,6 +283,9 @@ func TestSpaceReconciler_NoDuplicateAfterCrashBetweenCreateAndStatus(t *testing.
 	if w.fake.Calls("POST /spaces/invite") != 1 || w.fake.Calls("GET /users/me/spaces") < 1 {
 		t.Fatalf("calls %v", w.fake.AllCalls())
 	}
+	if titled[0].Description != "" {
+		t.Fatalf("description %q: the create ticket was not removed", titled[0].Description)
+	}
 }
 
 func TestSpaceReconciler_NoDuplicateAfterDroppedCreateResponse(t *testing.T) {
@@ -288,18 +299,110 @@ func TestSpaceReconciler_NoDuplicateAfterDroppedCreateResponse(t *testing.T) {
 	}
 }
 
-func TestSpaceReconciler_AmbiguousCreateStalls(t *testing.T) {
+// TestSpaceReconciler_LateCommitIsAdoptedNotDuplicated: Spaces commits a
+// create after the client gave up on it (6 s against a 5 s timeout).
+// Recovery must not search before the attempt can no longer land (twice
+// the timeout after its mark), then adopts it: one create, one space.
+func TestSpaceReconciler_LateCommitIsAdoptedNotDuplicated(t *testing.T) {
 	w := newWorld(t, spacestest.Options{})
-	// Two spaces of the title appear after the mark (another tool made one).
-	var created atomic.Int32
-	wrappers.Store(w.ns, func(_ *spacesv1alpha1.Space, api spaceAPI) spaceAPI {
-		return dupOnCreate{api, &created}
+	w.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", Latency: 6 * time.Second, Times: 1})
+	w.newSpace("late", spacesv1alpha1.SpaceSpec{Title: "Late", Description: ptr("Lands late")})
+	var sp *spacesv1alpha1.Space
+	w.eventuallyWithin("the late space adopted", time.Minute, func() bool {
+		sp = w.get("late")
+		c := condition(sp, spacesv1alpha1.ConditionReady)
+		return c != nil && c.Reason == spacesv1alpha1.ReasonSynced
 	})
+	titled := w.fake.SpacesTitled("Late")
+	if len(titled) != 1 || titled[0].ID != sp.Status.SpaceID || w.fake.Calls("POST /spaces/invite") != 1 {
+		t.Fatalf("%d spaces titled Late, %d creates; status says %s", len(titled), w.fake.Calls("POST /spaces/invite"), sp.Status.SpaceID)
+	}
+	if titled[0].Description != "Lands late" {
+		t.Fatalf("description %q: the create ticket was not replaced", titled[0].Description)
+	}
+	if searches := w.fake.Arrivals("GET /users/me/spaces"); len(searches) == 0 ||
+		searches[0].Sub(w.fake.Arrivals("POST /spaces/invite")[0]) < 9*time.Second {
+		t.Fatalf("recovery searched at %v, before the attempt could no longer land", searches)
+	}
+}
+
+// TestSpaceReconciler_DuplicateTicketsAreDeleted: Spaces made two spaces of
+// one attempt and lost the answer. Both hold the object's ticket, so one is
+// adopted and the other deleted, with an event; no human is needed.
+func TestSpaceReconciler_DuplicateTicketsAreDeleted(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	var created atomic.Int32
+	wrappers.Store(w.ns, func(_ *spacesv1alpha1.Space, api spaceAPI) spaceAPI { return dupOnCreate{api, &created} })
 	t.Cleanup(func() { wrappers.Delete(w.ns) })
 	w.newSpace("twice", spacesv1alpha1.SpaceSpec{Title: "Twice"})
-	sp := w.waitReason("twice", spacesv1alpha1.ReasonAmbiguousCreate)
+	sp := w.waitReady("twice")
+	titled := w.fake.SpacesTitled("Twice")
+	if len(titled) != 1 || titled[0].ID != sp.Status.SpaceID || len(sp.Status.LeftoverSpaceIDs) != 0 {
+		t.Fatalf("%d spaces titled Twice; status %+v", len(titled), sp.Status)
+	}
+	if titled[0].Description != "" {
+		t.Fatalf("description %q: the create ticket was not removed", titled[0].Description)
+	}
+	notes := w.waitEvent("twice", spacesv1alpha1.ReasonDuplicateDeleted)
+	if deleted := w.fake.DeletedSpaces(); len(deleted) != 1 || !strings.Contains(notes[0], deleted[0]) {
+		t.Fatalf("deleted %v; event %q", deleted, notes)
+	}
+}
+
+// TestSpaceReconciler_DuplicatesWithoutDeleteScope: the duplicate cannot be
+// deleted; the Space is Ready with its own space, lists the duplicate in
+// status and says what to do, and deletes it at a resync once the scope
+// is granted.
+func TestSpaceReconciler_DuplicatesWithoutDeleteScope(t *testing.T) {
+	scopes := slices.DeleteFunc(slices.Clone(spacestest.AllScopes), func(s string) bool { return s == "spaces.delete" })
+	w := newWorld(t, spacestest.Options{}, scopes...)
+	var created atomic.Int32
+	wrappers.Store(w.ns, func(_ *spacesv1alpha1.Space, api spaceAPI) spaceAPI { return dupOnCreate{api, &created} })
+	t.Cleanup(func() { wrappers.Delete(w.ns) })
+	w.newSpace("kept", spacesv1alpha1.SpaceSpec{Title: "Kept Twice"})
+	sp := w.waitReady("kept")
+	var other string
+	for _, s := range w.fake.SpacesTitled("Kept Twice") {
+		if s.ID != sp.Status.SpaceID {
+			other = s.ID
+		}
+	}
+	if other == "" || !slices.Equal(sp.Status.LeftoverSpaceIDs, []string{other}) {
+		t.Fatalf("duplicate %q; status.leftoverSpaceIDs %v", other, sp.Status.LeftoverSpaceIDs)
+	}
+	msg := condition(sp, spacesv1alpha1.ConditionReady).Message
+	if !strings.Contains(msg, other) || !strings.Contains(msg, "spaces.delete") {
+		t.Fatalf("Ready message %q does not name the duplicate and the scope", msg)
+	}
+	w.waitEvent("kept", spacesv1alpha1.ReasonDuplicatesLeft)
+
+	w.fake.SetScopes(w.key.Issuer, spacestest.AllScopes...)
+	w.eventually("the duplicate deleted at a resync", func() bool { return len(w.get("kept").Status.LeftoverSpaceIDs) == 0 })
+	if titled := w.fake.SpacesTitled("Kept Twice"); len(titled) != 1 || titled[0].ID != sp.Status.SpaceID {
+		t.Fatalf("%d spaces left", len(titled))
+	}
+}
+
+// TestSpaceReconciler_LegacyMarkAmbiguousCreateStalls: a mark written by a
+// release without tickets, and two spaces of the title made since: nothing
+// tells them apart, so a human picks one.
+func TestSpaceReconciler_LegacyMarkAmbiguousCreateStalls(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	c := w.client()
+	for range 2 {
+		if _, err := c.CreateSpace(w.ctx, spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "Twice Legacy"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Namespace: w.ns,
+		Annotations: map[string]string{spacesv1alpha1.AnnotationCreatePending: time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)}},
+		Spec: spacesv1alpha1.SpaceSpec{Title: "Twice Legacy", CredentialsRef: &spacesv1alpha1.CredentialsReference{Name: secretName}}}
+	if err := k8s.Create(w.ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	sp = w.waitReason("legacy", spacesv1alpha1.ReasonAmbiguousCreate)
 	msg := condition(sp, spacesv1alpha1.ConditionStalled).Message
-	for _, s := range w.fake.SpacesTitled("Twice") {
+	for _, s := range w.fake.SpacesTitled("Twice Legacy") {
 		if !strings.Contains(msg, s.ID) {
 			t.Errorf("message %q does not list %s", msg, s.ID)
 		}
@@ -308,10 +411,13 @@ func TestSpaceReconciler_AmbiguousCreateStalls(t *testing.T) {
 		t.Errorf("message %q does not say how to pick one", msg)
 	}
 	// Picking one settles it.
-	pick := w.fake.SpacesTitled("Twice")[0].ID
-	w.edit("twice", func(sp *spacesv1alpha1.Space) { sp.Spec.SpaceID = pick })
-	if got := w.waitReady("twice").Status.SpaceID; got != pick {
+	pick := w.fake.SpacesTitled("Twice Legacy")[0].ID
+	w.edit("legacy", func(sp *spacesv1alpha1.Space) { sp.Spec.SpaceID = pick })
+	if got := w.waitReady("legacy").Status.SpaceID; got != pick {
 		t.Fatalf("status id %s, want %s", got, pick)
+	}
+	if n := w.fake.Calls("POST /spaces/invite"); n != 2 {
+		t.Fatalf("%d creates, want only the test's 2", n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,11 +25,13 @@ import (
 // mark: a space's id carries Spaces' clock, which may be behind ours.
 const createClockSkew = 2 * time.Minute
 
-// createOrRecover gives a Space without a space one: it first looks for a
-// space an interrupted create may have made (the create-pending mark), and
-// creates one only when there is none. The mark is written, with optimistic
-// locking, before the create is sent, so a crash at any point leaves either
-// the mark (and recovery finds the space) or the recorded id.
+// createOrRecover gives a Space without a space one. A create-pending mark
+// means an earlier attempt may have made one: recovery waits until that
+// attempt can no longer land, then adopts the space holding this object's
+// newest ticket (deleting any other holding one of its tickets), or makes
+// the next attempt. The mark is written, with optimistic locking, before
+// each create is sent, so a crash at any point leaves either the mark or
+// the recorded id.
 func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (string, outcome, bool) {
 	log := ctrl.LoggerFrom(ctx)
 	sp := s.space
@@ -44,100 +47,252 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 			return id, outcome{}, true
 		}
 	}
-	if mark := sp.Annotations[spacesv1alpha1.AnnotationCreatePending]; mark != "" {
-		id, o, ok := r.recoverCreate(ctx, s, mark)
+	next := createMark{attempt: 1}
+	if v := sp.Annotations[spacesv1alpha1.AnnotationCreatePending]; v != "" {
+		mark := parseCreateMark(v)
+		found, o, ok := r.recoverCreate(ctx, s, mark)
 		if !ok {
 			return "", o, false
 		}
-		if id != "" {
-			log.Info("Adopting the space of an interrupted create", "space", klog.KObj(sp), "spaceID", id)
-			if err := r.recordSpaceID(ctx, s, id); err != nil {
-				return "", failed(err, false), false
-			}
-			r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Found space %s, created before an interruption, and recorded it", id)
-			s.created = true
-			return id, outcome{}, true
+		if found.keep != "" {
+			return r.adoptRecovered(ctx, s, found)
 		}
-	} else {
-		patch := client.MergeFromWithOptions(sp.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		if sp.Annotations == nil {
-			sp.Annotations = map[string]string{}
-		}
-		sp.Annotations[spacesv1alpha1.AnnotationCreatePending] = r.Now().UTC().Format(time.RFC3339)
-		if err := r.Patch(ctx, sp, patch); err != nil {
-			return "", failed(err, false), false
-		}
-		// Say so before the create, which may take a while: kstatus readers
-		// see the object in progress rather than done.
-		if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Creating the space in Spaces")); err != nil {
-			return "", failed(err, false), false
+		if mark.attempt > 0 {
+			next = createMark{attempt: mark.attempt + 1, first: mark.first}
 		}
 	}
+	// Said before the mark, so that nothing but the mark's own write stands
+	// between the mark and the create.
+	if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Creating the space in Spaces")); err != nil {
+		return "", failed(err, false), false
+	}
+	next.at = r.Now()
+	if next.first.IsZero() {
+		next.first = next.at
+	}
+	patch := client.MergeFromWithOptions(sp.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	if sp.Annotations == nil {
+		sp.Annotations = map[string]string{}
+	}
+	sp.Annotations[spacesv1alpha1.AnnotationCreatePending] = next.String()
+	if err := r.Patch(ctx, sp, patch); err != nil {
+		return "", failed(err, false), false
+	}
 
-	req := spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: sp.Spec.Title}, InformChannel: spaces.InformChannelServer}
-	if sp.Spec.Description != nil {
-		req.Topic.Description = *sp.Spec.Description
+	req := spaces.CreateSpaceRequest{
+		Topic:         spaces.Topic{Title: sp.Spec.Title, Description: ticketDescription(sp.UID, next.attempt)},
+		InformChannel: spaces.InformChannelServer,
 	}
 	if sp.Spec.Owner != "" {
 		// The owner gets the space; the service account must stay an admin
 		// to keep managing it.
 		req.Invitees = []spaces.Invitee{{InviteeType: spaces.InviteeTypeEmail, Invitee: s.cred.Subject, Role: string(spacesv1alpha1.RoleAdmin)}}
 	}
-	log.Info("Creating the space in Spaces", "space", klog.KObj(sp), "owner", sp.Spec.Owner)
-	resp, err := s.api.CreateSpace(ctx, req, sp.Spec.Owner)
+	log.Info("Creating the space in Spaces", "space", klog.KObj(sp), "owner", sp.Spec.Owner, "attempt", next.attempt)
+	sendBy := next.at.Add(sendWindow(s.api.RequestTimeout()))
+	resp, err := s.api.CreateSpace(spaces.WithSendDeadline(ctx, sendBy), req, sp.Spec.Owner)
 	if err != nil {
 		if spaces.DefinitelyNotDone(err) {
+			// Every earlier attempt was settled before this one was made,
+			// so nothing of this episode can land any more.
 			r.clearCreatePending(ctx, s)
 		}
 		return "", failed(err, false), false
 	}
 	id := resp.Data[0].TopicID
 	if err := r.recordSpaceID(ctx, s, id); err != nil {
-		// The mark stays: the next reconcile finds the space by title.
+		// The mark stays: recovery finds the space by its ticket.
 		return "", failed(err, false), false
 	}
 	r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Created space %s", id)
-	s.created = true
+	s.created, s.fresh = true, true
 	return id, outcome{}, true
 }
 
-// recoverCreate looks for the space an interrupted create may have made:
-// exact title, created after the mark (less the clock skew), not managed by
-// another Space. One is adopted; several stall for a human.
-func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark string) (string, outcome, bool) {
-	since, err := time.Parse(time.RFC3339, mark)
-	if err != nil {
-		since = time.Time{} // unreadable mark: consider every space of the title
+// recovered is what recovery found of an interrupted create.
+type recovered struct {
+	// keep is the space to adopt ("" when the create did not land).
+	keep string
+	// duplicates are the other spaces holding one of the object's tickets,
+	// read in this reconcile.
+	duplicates []string
+}
+
+// adoptRecovered records the space an interrupted create made, then
+// deletes the duplicates that earlier attempts left. They are written to
+// status first: once the id is recorded the mark is gone, and status is
+// then the only memory of them.
+func (r *SpaceReconciler) adoptRecovered(ctx context.Context, s *spaceScope, found recovered) (string, outcome, bool) {
+	sp := s.space
+	if len(found.duplicates) > 0 {
+		s.status.LeftoverSpaceIDs = mergeIDs(s.status.LeftoverSpaceIDs, found.duplicates)
+		if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, fmt.Sprintf(
+			"Adopting space %s, made by an interrupted create; deleting %d duplicates of it", found.keep, len(found.duplicates)))); err != nil {
+			return "", failed(err, false), false
+		}
 	}
-	title := s.space.Spec.Title
-	found, err := s.api.MySpaces(ctx, spaces.MySpacesQuery{Search: "^" + regexp.QuoteMeta(title) + "$"})
-	if err != nil {
+	ctrl.LoggerFrom(ctx).Info("Adopting the space of an interrupted create", "space", klog.KObj(sp), "spaceID", found.keep, "duplicates", found.duplicates)
+	if err := r.recordSpaceID(ctx, s, found.keep); err != nil {
 		return "", failed(err, false), false
 	}
-	var ids []string
-	for _, c := range found {
-		if c.Title != title || objectIDTime(c.ID).Before(since.Add(-createClockSkew)) {
+	r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Found space %s, created before an interruption, and recorded it", found.keep)
+	s.created = true
+	s.verifiedDuplicates = found.duplicates
+	return found.keep, outcome{}, true
+}
+
+// recoverCreate looks for the space an interrupted create may have made.
+// A ticketed mark waits until its attempt can no longer land, then takes
+// the spaces of the title holding one of this object's tickets: the newest
+// attempt's is kept, the rest are duplicates. A mark of an older release
+// (no tickets) adopts the one space of the exact title made since the
+// mark, and stalls for a human when there are several.
+func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark createMark) (recovered, outcome, bool) {
+	if mark.attempt > 0 {
+		settle := settleTime(s.api.RequestTimeout())
+		now := r.Now()
+		if mark.at.After(now.Add(settle)) {
+			mark = createMark{} // a mark from the future is not ours: trust no time in it
+		} else if wait := mark.at.Add(settle).Sub(now); wait > 0 {
+			o := progressing(spacesv1alpha1.ReasonProgressing, fmt.Sprintf(
+				"Create attempt %d was interrupted and may still land in Spaces; looking for it at %s before creating again",
+				mark.attempt, mark.at.Add(settle).UTC().Format(time.RFC3339)))
+			o.retryAfter = wait
+			return recovered{}, o, false
+		}
+	}
+	title := s.space.Spec.Title
+	list, err := s.api.MySpaces(ctx, spaces.MySpacesQuery{Search: "^" + regexp.QuoteMeta(title) + "$"})
+	if err != nil {
+		return recovered{}, failed(err, false), false
+	}
+	var candidates []spaces.Space
+	for _, c := range list {
+		if c.Title != title || (!mark.first.IsZero() && objectIDTime(c.ID).Before(mark.first.Add(-createClockSkew))) {
 			continue
 		}
 		claimed, err := r.claimedByAnother(ctx, s.space, c.ID)
 		if err != nil {
-			return "", failed(err, false), false
+			return recovered{}, failed(err, false), false
 		}
 		if !claimed {
-			ids = append(ids, c.ID)
+			candidates = append(candidates, c)
 		}
+	}
+	if mark.attempt == 0 {
+		return legacyRecovery(title, candidates)
+	}
+	type ticketed struct {
+		id      string
+		attempt int
+	}
+	var ours []ticketed
+	for _, c := range candidates {
+		if _, _, ok := parseTicket(c.Description); !ok && c.Description == "" {
+			// The listing may leave descriptions out: read the space itself.
+			full, err := s.api.GetSpace(ctx, c.ID)
+			if spaces.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				// Perhaps ours, unreadable: never create again on a guess.
+				return recovered{}, failed(err, true), false
+			}
+			c.Description = full.Description
+		}
+		if uid, attempt, ok := parseTicket(c.Description); ok && uid == s.space.UID {
+			ours = append(ours, ticketed{c.ID, attempt})
+		}
+	}
+	if len(ours) == 0 {
+		return recovered{}, outcome{}, true
+	}
+	// Newest attempt first; within one attempt (a create Spaces committed
+	// twice), the later space.
+	sort.Slice(ours, func(i, j int) bool {
+		if ours[i].attempt != ours[j].attempt {
+			return ours[i].attempt > ours[j].attempt
+		}
+		return ours[i].id > ours[j].id
+	})
+	found := recovered{keep: ours[0].id}
+	for _, t := range ours[1:] {
+		found.duplicates = append(found.duplicates, t.id)
+	}
+	return found, outcome{}, true
+}
+
+// legacyRecovery is recovery without tickets: the spaces of the title made
+// since the mark are all that is known.
+func legacyRecovery(title string, candidates []spaces.Space) (recovered, outcome, bool) {
+	ids := make([]string, 0, len(candidates))
+	for _, c := range candidates {
+		ids = append(ids, c.ID)
 	}
 	sort.Strings(ids)
 	switch len(ids) {
 	case 0:
-		return "", outcome{}, true
+		return recovered{}, outcome{}, true
 	case 1:
-		return ids[0], outcome{}, true
+		return recovered{keep: ids[0]}, outcome{}, true
 	default:
-		return "", stalled(spacesv1alpha1.ReasonAmbiguousCreate, fmt.Sprintf(
+		return recovered{}, stalled(spacesv1alpha1.ReasonAmbiguousCreate, fmt.Sprintf(
 			"a create was interrupted and %d spaces titled %q were created since: %s; set spec.spaceID to the one to keep (and delete the others in Spaces)",
 			len(ids), title, strings.Join(ids, ", "))), false
 	}
+}
+
+// deleteDuplicates deletes the spaces in status.leftoverSpaceIDs, each only
+// after reading this object's ticket in it (status is not proof: whatever
+// put an id there, a space without the ticket is never deleted), except
+// those this reconcile has just read. What cannot be deleted stays listed;
+// the returned text says why, for the Ready message.
+func (r *SpaceReconciler) deleteDuplicates(ctx context.Context, s *spaceScope) string {
+	sp := s.space
+	verified := map[string]bool{}
+	for _, id := range s.verifiedDuplicates {
+		verified[id] = true
+	}
+	var left, why []string
+	for _, id := range s.status.LeftoverSpaceIDs {
+		if !verified[id] {
+			got, err := s.api.GetSpace(ctx, id)
+			if spaces.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				left, why = append(left, id), append(why, err.Error())
+				continue
+			}
+			if !holdsTicketOf(got.Description, sp.UID) {
+				ctrl.LoggerFrom(ctx).Info("Not deleting a listed leftover space: it holds no create ticket of this object", "space", klog.KObj(sp), "spaceID", id)
+				continue
+			}
+		}
+		if err := s.api.DeleteSpace(ctx, id); err != nil && !spaces.IsNotFound(err) {
+			left, why = append(left, id), append(why, err.Error())
+			continue
+		}
+		r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDuplicateDeleted,
+			"Deleted space %s, a duplicate of space %s made by an interrupted create of this object", id, s.status.SpaceID)
+	}
+	s.status.LeftoverSpaceIDs = left
+	if len(left) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d spaces made by interrupted creates of this object could not be deleted (%s): %s; enable scope spaces.delete, or delete them in Spaces",
+		len(left), strings.Join(left, ", "), why[0])
+}
+
+// mergeIDs adds ids to a set kept in order.
+func mergeIDs(set, ids []string) []string {
+	out := slices.Clone(set)
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (r *SpaceReconciler) claimedByAnother(ctx context.Context, sp *spacesv1alpha1.Space, id string) (bool, error) {
@@ -230,10 +385,23 @@ func (r *SpaceReconciler) reconcileDelete(ctx context.Context, s *spaceScope) (c
 	} else if id := recordedSpaceID(sp); id != "" {
 		r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces (deletionPolicy Retain)", id)
 	}
+	// Duplicates are the operator's mess, not the user's space, whatever
+	// the policy: one try, and a warning naming what is left, but they
+	// never hold the deletion up.
+	if len(s.status.LeftoverSpaceIDs) > 0 {
+		msg := "the credentials cannot be used"
+		if _, ok := r.resolve(ctx, s); ok {
+			msg = r.deleteDuplicates(ctx, s)
+		}
+		if msg != "" {
+			r.event(sp, corev1.EventTypeWarning, spacesv1alpha1.ReasonDuplicatesLeft, "Deleted without its duplicates: %s", msg)
+		}
+	}
 	return ctrl.Result{}, releaseFinalizer(ctx, r.Client, sp)
 }
 
-// deleteSpace deletes the space in Spaces; a zero outcome means done.
+// deleteSpace deletes the space in Spaces, and any duplicates interrupted
+// creates left; a zero outcome means done.
 func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcome {
 	sp := s.space
 	id := recordedSpaceID(sp)
@@ -245,20 +413,21 @@ func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcom
 		o.message = "cannot delete the space (deletionPolicy Delete): " + o.message
 		return o
 	}
-	if id == "" {
-		var o outcome
-		var ok bool
-		if id, o, ok = r.recoverCreate(ctx, s, mark); !ok {
+	if id == "" && mark != "" {
+		found, o, ok := r.recoverCreate(ctx, s, parseCreateMark(mark))
+		if !ok {
 			return o
 		}
-		if id == "" {
-			return outcome{}
+		id = found.keep
+		s.status.LeftoverSpaceIDs = mergeIDs(s.status.LeftoverSpaceIDs, found.duplicates)
+		s.verifiedDuplicates = found.duplicates
+	}
+	if id != "" {
+		ctrl.LoggerFrom(ctx).Info("Deleting the space in Spaces", "space", klog.KObj(sp), "spaceID", id)
+		if err := s.api.DeleteSpace(ctx, id); err != nil && !spaces.IsNotFound(err) {
+			return failed(err, true)
 		}
+		r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Deleted space %s in Spaces", id)
 	}
-	ctrl.LoggerFrom(ctx).Info("Deleting the space in Spaces", "space", klog.KObj(sp), "spaceID", id)
-	if err := s.api.DeleteSpace(ctx, id); err != nil && !spaces.IsNotFound(err) {
-		return failed(err, true)
-	}
-	r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Deleted space %s in Spaces", id)
 	return outcome{}
 }

@@ -81,6 +81,42 @@ func diffSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.S
 	return u, fields
 }
 
+// diffOwnSpace is diffSpace for the object's own space: a description
+// that is still one of its create tickets is replaced even when the spec
+// leaves the description alone, since the operator put it there.
+func diffOwnSpace(sp *spacesv1alpha1.Space, observed *spaces.Space) (spaces.SpaceUpdate, []string) {
+	u, fields := diffSpace(&sp.Spec, observed)
+	if u.Description == nil && holdsTicketOf(observed.Description, sp.UID) {
+		u.Description = ptrTo("")
+		fields = append(fields, "description")
+	}
+	return u, fields
+}
+
+// initialUpdate is the first settings write to a space just created with a
+// create ticket as its description: the spec's description (or none), and
+// every managed setting the spec sets. The booleans are sent whatever their
+// value, since a new space's defaults are not known; restrictions and
+// retention are diffed against a new space's presumed defaults (none, and
+// the company's policy), and the answer shows whether that held.
+func initialUpdate(spec *spacesv1alpha1.SpaceSpec) (spaces.SpaceUpdate, []string) {
+	u, fields := diffSpace(spec, &spaces.Space{Title: spec.Title})
+	if u.Description == nil {
+		u.Description = ptrTo("")
+		fields = append(fields, "description")
+	}
+	if st := spec.Settings; st != nil {
+		settings := spaces.SpaceSettingsUpdate{MemberOnly: st.MemberOnly, AllowPasswordInURL: st.AllowPasswordInURL}
+		if st.GuestsRequirePassword != nil {
+			settings.PasswordRequired = &spaces.PasswordRequired{AllGuests: st.GuestsRequirePassword}
+		}
+		if settings != (spaces.SpaceSettingsUpdate{}) {
+			u.Settings = &settings
+		}
+	}
+	return u, fields
+}
+
 func deref(b *bool) bool { return b != nil && *b }
 
 // webURL is the link that opens a space in the Spaces web app, for the API

@@ -243,7 +243,12 @@ func (w *world) edit(name string, f func(*spacesv1alpha1.Space)) {
 // eventually polls cond until it holds or 30 s pass.
 func (w *world) eventually(what string, cond func() bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	w.eventuallyWithin(what, 30*time.Second, cond)
+}
+
+func (w *world) eventuallyWithin(what string, timeout time.Duration, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			w.t.Fatalf("timed out waiting for %s", what)

@@ -99,6 +99,24 @@ func NewClient(baseURL string, tokens *TokenSource, opts ClientOptions) (*Client
 	return &Client{base: u, tokens: tokens, opts: opts}, nil
 }
 
+// RequestTimeout bounds each attempt of a call: after it, the client has
+// given up on the answer, though Spaces may still be working on it.
+func (c *Client) RequestTimeout() time.Duration { return c.opts.RequestTimeout }
+
+type sendDeadlineKey struct{}
+
+// ErrSendDeadline is why a call under WithSendDeadline was not sent.
+var ErrSendDeadline = errors.New("not sent: its send deadline passed while it waited for its turn")
+
+// WithSendDeadline returns a context under which a call sends nothing after
+// t: an attempt that would start later (after waiting for the rate limit or
+// a 429 pause, or as a retry) fails with ErrSendDeadline instead, marked
+// NotSent. A caller that records its intent before an unsafe call uses it to
+// know how late the call can still reach Spaces.
+func WithSendDeadline(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, sendDeadlineKey{}, t)
+}
+
 // BaseURL is the API base URL the client calls.
 func (c *Client) BaseURL() string { return c.base.String() }
 
@@ -140,6 +158,9 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 		token, err := c.tokens.Token(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if deadline, ok := ctx.Value(sendDeadlineKey{}).(time.Time); ok && time.Now().After(deadline) {
+			return nil, &Error{Kind: KindUnavailable, Endpoint: req.ep, Err: ErrSendDeadline, NotSent: true}
 		}
 		status, header, body, err := c.send(ctx, req, target, payload, token)
 		retryReason := ""

@@ -673,3 +673,43 @@ func TestClient_NotSentIsKnown(t *testing.T) {
 		t.Fatalf("a dropped answer must not count as never sent: %v", err)
 	}
 }
+
+// TestClient_SendDeadline: under WithSendDeadline no attempt starts after
+// the deadline, whether the wait was for the bucket or a 429 pause; such a
+// call is known not to have reached Spaces. Before the deadline it is sent.
+func TestClient_SendDeadline(t *testing.T) {
+	e := newEnv(t, spaces.ClientOptions{Sleep: sleepFor})
+	create := func(ctx context.Context, title string) error {
+		_, err := e.client.CreateSpace(ctx, spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: title}}, "")
+		return err
+	}
+	ctx := context.Background()
+	if err := create(spaces.WithSendDeadline(ctx, time.Now().Add(time.Minute)), "in time"); err != nil {
+		t.Fatal(err)
+	}
+	err := create(spaces.WithSendDeadline(ctx, time.Now().Add(-time.Millisecond)), "too late")
+	if !errors.Is(err, spaces.ErrSendDeadline) || !spaces.DefinitelyNotDone(err) {
+		t.Fatalf("past the deadline: %v, want ErrSendDeadline and not done", err)
+	}
+	// A 429 asks for 1 s; the deadline is sooner: the retry is not sent.
+	e.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", Status: 429, RetryAfter: "1", Times: 1})
+	err = create(spaces.WithSendDeadline(ctx, time.Now().Add(300*time.Millisecond)), "retried late")
+	if !errors.Is(err, spaces.ErrSendDeadline) || !spaces.DefinitelyNotDone(err) {
+		t.Fatalf("retry past the deadline: %v", err)
+	}
+	if n := e.fake.Calls("POST /spaces/invite"); n != 2 {
+		t.Fatalf("%d creates reached Spaces, want 2 (in time, and the one refused with 429)", n)
+	}
+	if n := len(e.fake.SpacesTitled("too late")) + len(e.fake.SpacesTitled("retried late")); n != 0 {
+		t.Fatalf("%d spaces created after their deadline", n)
+	}
+}
+
+func sleepFor(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}

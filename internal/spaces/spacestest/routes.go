@@ -2,8 +2,10 @@ package spacestest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,6 +45,9 @@ type caller struct {
 	app  *ServiceApp
 	user *User
 }
+
+// maxRequestBody bounds what the fake reads of a request body.
+const maxRequestBody = 8 << 20
 
 type handler func(w http.ResponseWriter, r *http.Request, c caller)
 
@@ -104,12 +109,18 @@ func (s *Server) wrap(name, scope string, h handler) http.Handler {
 		fault := s.takeFault(name)
 		s.mu.Unlock()
 
+		// A real server goes on with a request whose caller hung up or gave
+		// up waiting: the work commits late, unseen. So the body is read
+		// now, the latency is served in full, and the handler runs detached
+		// from the connection.
 		if fault != nil && fault.Latency > 0 {
-			select {
-			case <-time.After(fault.Latency):
-			case <-r.Context().Done():
-				return
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+			if err != nil {
+				return // the request never fully arrived: nothing to process
 			}
+			r = r.WithContext(context.WithoutCancel(r.Context()))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			time.Sleep(fault.Latency)
 		}
 		if fault != nil && fault.Reset {
 			resetConnection(w)

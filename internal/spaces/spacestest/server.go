@@ -210,6 +210,14 @@ func (s *Server) SpacesTitled(title string) []Space {
 	return out
 }
 
+// DeletedSpaces returns the ids of the spaces deleted through the API, in
+// order.
+func (s *Server) DeletedSpaces() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.state.DeletedSpaces...)
+}
+
 // Invitations returns how many times invitee (email or user id) was invited.
 func (s *Server) Invitations(invitee string) int {
 	s.mu.Lock()

@@ -373,6 +373,27 @@ func TestFake_Faults(t *testing.T) {
 		t.Fatalf("the dropped create was not committed: %d spaces", n)
 	}
 
+	// A caller that gives up before a slow create is answered does not stop
+	// it: the space appears after the caller has gone, as on a real server.
+	f.srv.AddFault(Fault{Route: "POST /spaces/invite", Latency: 400 * time.Millisecond, Times: 1})
+	impatient := &http.Client{Timeout: 50 * time.Millisecond}
+	req, _ = http.NewRequest("POST", f.srv.URL+"/spaces/invite", strings.NewReader(`{"topic":{"title":"late"}}`))
+	req.Header.Set("Authorization", f.auth())
+	if resp, err := impatient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a slow create answered within 50 ms")
+	}
+	if n := len(f.srv.SpacesTitled("late")); n != 0 {
+		t.Fatalf("the slow create committed before its latency: %d spaces", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.srv.SpacesTitled("late")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a create whose caller gave up never committed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	f.srv.AddFault(Fault{Route: "*", Latency: 300 * time.Millisecond, Times: 1})
 	start := time.Now()
 	f.do("GET", "/users/me", f.auth(), nil)
