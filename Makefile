@@ -55,6 +55,13 @@ envtest: ## Build the envtest control plane (kube-apiserver, etcd) into bin/k8s/
 test: vet ## Run every test (unit, envtest) offline; builds the control plane first if needed.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -timeout 30m
 
+STORM_SPACES ?= 200
+STORM_KILLS ?= 100
+.PHONY: storm
+storm: ## The full crash storm: STORM_KILLS SIGKILLs of the manager during STORM_SPACES creates (slow, then slow with lost answers), then a clean run.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" STORM_SPACES=$(STORM_SPACES) STORM_KILLS=$(STORM_KILLS) STORM_API_TIMEOUT=30s \
+		$(GO) test ./test/storm -run TestStorm -count=1 -v -timeout 60m
+
 .PHONY: bench
 bench: ## Run the benchmarks.
 	$(GO) test ./internal/spaces/... -run '^$$' -bench . -benchmem

@@ -207,25 +207,29 @@ func TestObjectIDTime(t *testing.T) {
 func TestCreateMark(t *testing.T) {
 	first := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	at := first.Add(65*time.Second + 345*time.Millisecond)
+	until := at.Add(time.Minute)
+	const times = " first=2026-11-28T10:00:00Z at=2026-11-28T10:01:05.345Z until=2026-11-28T10:02:05.345Z"
 	cases := []struct {
 		name  string
 		value string
 		want  createMark
 	}{
-		{"ticketed", createMark{attempt: 2, first: first, at: at}.String(), createMark{attempt: 2, first: first, at: at}},
-		{"milliseconds kept", "attempt=1 first=2026-11-28T10:00:00.000Z at=2026-11-28T10:01:05.345Z", createMark{attempt: 1, first: first, at: at}},
+		{"ticketed", createMark{attempt: 2, first: first, at: at, until: until}.String(), createMark{attempt: 2, first: first, at: at, until: until}},
+		{"milliseconds kept", "attempt=1" + times, createMark{attempt: 1, first: first, at: at, until: until}},
 		{"older release: a bare time", "2026-11-28T10:00:00Z", createMark{first: first, at: first}},
 		{"garbage", "soon", createMark{}},
-		{"attempt 0 is not a ticketed mark", "attempt=0 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z", createMark{}},
-		{"negative attempt", "attempt=-3 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z", createMark{}},
-		{"missing time", "attempt=2 first=2026-11-28T10:00:00Z", createMark{}},
-		{"unknown field", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z who=me", createMark{}},
-		{"at before first", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T09:00:00Z", createMark{}},
+		{"attempt 0 is not a ticketed mark", "attempt=0" + times, createMark{}},
+		{"negative attempt", "attempt=-3" + times, createMark{}},
+		{"missing time", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T10:00:00Z", createMark{}},
+		{"unknown field", "attempt=2" + times + " who=me", createMark{}},
+		{"at before first", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T09:00:00Z until=2026-11-28T09:01:00Z", createMark{}},
+		{"until before at", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T10:01:00Z until=2026-11-28T10:00:30Z", createMark{}},
+		{"until too far", "attempt=2 first=2026-11-28T10:00:00Z at=2026-11-28T10:01:00Z until=2026-11-29T10:00:00Z", createMark{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := parseCreateMark(c.value)
-			if got.attempt != c.want.attempt || !got.first.Equal(c.want.first) || !got.at.Equal(c.want.at) {
+			if got.attempt != c.want.attempt || !got.first.Equal(c.want.first) || !got.at.Equal(c.want.at) || !got.until.Equal(c.want.until) {
 				t.Fatalf("parseCreateMark(%q) = %+v, want %+v", c.value, got, c.want)
 			}
 		})

@@ -67,6 +67,7 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 		return "", failed(err, false), false
 	}
 	next.at = r.Now()
+	next.until = next.at.Add(settleTime(s.api.RequestTimeout()))
 	if next.first.IsZero() {
 		next.first = next.at
 	}
@@ -149,14 +150,13 @@ func (r *SpaceReconciler) adoptRecovered(ctx context.Context, s *spaceScope, fou
 // mark, and stalls for a human when there are several.
 func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark createMark) (recovered, outcome, bool) {
 	if mark.attempt > 0 {
-		settle := settleTime(s.api.RequestTimeout())
 		now := r.Now()
-		if mark.at.After(now.Add(settle)) {
+		if mark.at.After(now.Add(maxSettle)) {
 			mark = createMark{} // a mark from the future is not ours: trust no time in it
-		} else if wait := mark.at.Add(settle).Sub(now); wait > 0 {
+		} else if wait := mark.until.Sub(now); wait > 0 {
 			o := progressing(spacesv1alpha1.ReasonProgressing, fmt.Sprintf(
 				"Create attempt %d was interrupted and may still land in Spaces; looking for it at %s before creating again",
-				mark.attempt, mark.at.Add(settle).UTC().Format(time.RFC3339)))
+				mark.attempt, mark.until.UTC().Format(time.RFC3339)))
 			o.retryAfter = wait
 			return recovered{}, o, false
 		}

@@ -27,19 +27,29 @@ type createMark struct {
 	// at is when this attempt was marked; its create is sent within
 	// sendWindow of it or not at all.
 	at time.Time
+	// until is when the attempt can no longer land (at plus the settle
+	// time of the manager that sent it, whose request timeout may differ
+	// from the one recovering it).
+	until time.Time
 }
+
+// maxSettle bounds how far a mark's until may lie after its at, so that a
+// damaged mark cannot hold a Space forever.
+const maxSettle = time.Hour
 
 // markTimeFormat keeps milliseconds: the settle wait is measured from the
 // mark, and must not come out short by a truncated second.
 const markTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 func (m createMark) String() string {
-	return fmt.Sprintf("attempt=%d first=%s at=%s", m.attempt, m.first.UTC().Format(markTimeFormat), m.at.UTC().Format(markTimeFormat))
+	return fmt.Sprintf("attempt=%d first=%s at=%s until=%s", m.attempt,
+		m.first.UTC().Format(markTimeFormat), m.at.UTC().Format(markTimeFormat), m.until.UTC().Format(markTimeFormat))
 }
 
 // parseCreateMark reads a mark. A bare RFC 3339 time (an older release's
-// mark) is attempt 0 at that time; anything unreadable is attempt 0 with
-// zero times, so recovery considers every space of the title.
+// mark) is attempt 0 at that time; anything unreadable or inconsistent is
+// attempt 0 with zero times, so recovery considers every space of the
+// title and adopts only a single one.
 func parseCreateMark(v string) createMark {
 	v = strings.TrimSpace(v)
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -62,6 +72,8 @@ func parseCreateMark(v string) createMark {
 			m.first, err = time.Parse(time.RFC3339, val)
 		case "at":
 			m.at, err = time.Parse(time.RFC3339, val)
+		case "until":
+			m.until, err = time.Parse(time.RFC3339, val)
 		default:
 			err = fmt.Errorf("unknown field")
 		}
@@ -69,7 +81,8 @@ func parseCreateMark(v string) createMark {
 			return createMark{}
 		}
 	}
-	if m.attempt == 0 || m.first.IsZero() || m.at.IsZero() || m.at.Before(m.first) {
+	if m.attempt == 0 || m.first.IsZero() || m.at.IsZero() || m.until.IsZero() ||
+		m.at.Before(m.first) || m.until.Before(m.at) || m.until.Sub(m.at) > maxSettle {
 		return createMark{}
 	}
 	return m

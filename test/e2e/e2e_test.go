@@ -53,11 +53,18 @@ func run(m *testing.M) int {
 	}
 	defer st.Stop()
 	probeAddr, metricsAddr = freeAddr(), freeAddr()
-	if mgr, err = st.StartManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr); err != nil {
+	if mgr, err = startManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
+}
+
+// startManager starts a manager with a short Spaces request timeout: an
+// interrupted create is looked for twice that long after it was sent, and
+// the suite should not wait the production minute for it.
+func startManager(args ...string) (*stack.Manager, error) {
+	return st.StartManager(append([]string{"--api-timeout", "5s"}, args...)...)
 }
 
 // freeAddr finds a free loopback port (closed again; good enough for tests).
@@ -228,7 +235,7 @@ func TestE2E_KillDuringCreatesLeavesNoDuplicates(t *testing.T) {
 	mgrMu.Lock()
 	mgr.Kill()
 	var err error
-	mgr, err = st.StartManager("--resync-period", "20s")
+	mgr, err = startManager("--resync-period", "20s")
 	mgrMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +256,7 @@ func TestE2E_LeaderElectionFailover(t *testing.T) {
 	defer mgrMu.Unlock()
 	mgr.Stop()
 	args := []string{"--resync-period", "20s", "--leader-elect", "--leader-election-namespace", "default"}
-	leader, err := st.StartManager(args...)
+	leader, err := startManager(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +269,7 @@ func TestE2E_LeaderElectionFailover(t *testing.T) {
 	}
 	eventually(t, "the first manager to lead", time.Minute, func() bool { return lease() != "" })
 	first := lease()
-	follower, err := st.StartManager(args...)
+	follower, err := startManager(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +299,7 @@ func TestE2E_WatchNamespacesAndDefaultCredentials(t *testing.T) {
 	defer mgrMu.Unlock()
 	mgr.Stop()
 	var err error
-	mgr, err = st.StartManager("--watch-namespaces", "shard", "--default-credentials", "ops/spaces-credentials")
+	mgr, err = startManager("--watch-namespaces", "shard", "--default-credentials", "ops/spaces-credentials")
 	if err != nil {
 		t.Fatal(err)
 	}
