@@ -194,6 +194,11 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 			if spaces.IsNotFound(err) {
 				continue
 			}
+			if spaces.KindOf(err) == spaces.KindForbidden && s.space.Spec.Owner == "" {
+				// The creator of a space is its admin: one the service
+				// account may not read is not of its making.
+				continue
+			}
 			if err != nil {
 				// Perhaps ours, unreadable: never create again on a guess.
 				return recovered{}, failed(err, true), false

@@ -100,6 +100,32 @@ func Start(bins Binaries, opts Options) (*Stack, error) {
 	return s, nil
 }
 
+// StartInTemp is Start for a test suite's TestMain: the binaries are built
+// into a new temporary folder named after the suite, the stack starts
+// there (process output on stderr when TEST_LOG is set), and stop ends it
+// all and removes the folder.
+func StartInTemp(suite string, users ...string) (s *Stack, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "spaces-"+suite+"-")
+	if err != nil {
+		return nil, nil, err
+	}
+	removeDir := func() { _ = os.RemoveAll(dir) }
+	bins, err := Build(dir)
+	if err != nil {
+		removeDir()
+		return nil, nil, err
+	}
+	opts := Options{Dir: dir, Users: users}
+	if os.Getenv("TEST_LOG") != "" {
+		opts.Log = os.Stderr
+	}
+	if s, err = Start(bins, opts); err != nil {
+		removeDir()
+		return nil, nil, err
+	}
+	return s, func() { s.Stop(); removeDir() }, nil
+}
+
 func (s *Stack) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)

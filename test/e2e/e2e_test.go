@@ -29,29 +29,13 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "spaces-e2e-")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	bins, err := stack.Build(dir)
-	if err != nil {
+	var stop func()
+	var err error
+	if st, stop, err = stack.StartInTemp("e2e", "bob@corp.example", "carol@corp.example"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var log *os.File
-	if os.Getenv("TEST_LOG") != "" {
-		log = os.Stderr
-	}
-	opts := stack.Options{Dir: dir, Users: []string{"bob@corp.example", "carol@corp.example"}}
-	if log != nil {
-		opts.Log = log
-	}
-	if st, err = stack.Start(bins, opts); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer st.Stop()
+	defer stop()
 	probeAddr, metricsAddr = freeAddr(), freeAddr()
 	if mgr, err = startManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -46,25 +46,13 @@ func run(m *testing.M) int {
 	// envtest logs through controller-runtime; the storm has nothing to say
 	// there, but controller-runtime complains when no logger is set.
 	ctrllog.SetLogger(logr.Discard())
-	dir, err := os.MkdirTemp("", "spaces-storm-")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	bins, err := stack.Build(dir)
-	if err != nil {
+	var stop func()
+	var err error
+	if st, stop, err = stack.StartInTemp("storm"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	opts := stack.Options{Dir: dir}
-	if os.Getenv("TEST_LOG") != "" {
-		opts.Log = os.Stderr
-	}
-	if st, err = stack.Start(bins, opts); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer st.Stop()
+	defer stop()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, spacesv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
