@@ -49,6 +49,11 @@ const (
 	// ReasonAmbiguousCreate: recovery from an interrupted create found more
 	// than one candidate space.
 	ReasonAmbiguousCreate = "AmbiguousCreate"
+	// ReasonSpaceClaimed: an older Space already manages the space.
+	ReasonSpaceClaimed = "SpaceClaimed"
+	// ReasonNotAllowed: the account the object uses does not allow what the
+	// spec asks for; the message names the account and the rule.
+	ReasonNotAllowed = "NotAllowed"
 	// ReasonWaitingForSpace: a SpaceInvite's Space is not Ready yet.
 	ReasonWaitingForSpace = "WaitingForSpace"
 	// ReasonConflict: another ServiceAccountUserSet already manages a user.

@@ -73,6 +73,7 @@ func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.Space{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), deletionPredicate()))).
+		Watches(&spacesv1alpha1.Space{}, claimantsOnRelease(mgr.GetClient())).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceList{})), builder.WithPredicates(credentialsChanged())).
 		WithOptions(r.options()).
 		Named("space").
@@ -120,6 +121,19 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		var ok bool
 		if id, o, ok = r.createOrRecover(ctx, s); !ok {
 			return o
+		}
+	} else {
+		o, ok, err := checkClaim(ctx, r.Client, s.space, id)
+		if err != nil {
+			return failed(err, false)
+		}
+		if !ok {
+			return o
+		}
+		if recordingUnfinished(s.space) {
+			if err := r.recordSpaceID(ctx, s, id); err != nil {
+				return failed(err, false)
+			}
 		}
 	}
 	return r.syncSpace(ctx, s, id)

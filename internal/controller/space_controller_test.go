@@ -651,3 +651,48 @@ func TestSpaceReconciler_NamespaceTeardown(t *testing.T) {
 		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: secretName}, &corev1.Secret{}))
 	})
 }
+
+// TestSpaceReconciler_OneSpaceObjectPerSpace: a second Space pointing at a
+// managed space, in the same namespace or another, is SpaceClaimed and
+// never writes to, nor deletes, the space; the holder is named only to its
+// own namespace; when the holder goes, the next claimant takes over.
+func TestSpaceReconciler_OneSpaceObjectPerSpace(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("first", spacesv1alpha1.SpaceSpec{Title: "Claimed", Description: ptr("first")})
+	id := w.waitReady("first").Status.SpaceID
+
+	w.newSpace("second", spacesv1alpha1.SpaceSpec{Title: "Hijacked", SpaceID: id, Description: ptr("second"), DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete})
+	sp := w.waitReason("second", spacesv1alpha1.ReasonSpaceClaimed)
+	if msg := condition(sp, spacesv1alpha1.ConditionStalled).Message; !strings.Contains(msg, `"first"`) {
+		t.Errorf("same namespace: the message does not name the holder: %q", msg)
+	}
+	other := newWorldIn(t, w) // another namespace, same fake and key
+	other.newSpace("third", spacesv1alpha1.SpaceSpec{Title: "Hijacked Too", SpaceID: id, DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete})
+	sp = other.waitReason("third", spacesv1alpha1.ReasonSpaceClaimed)
+	if msg := condition(sp, spacesv1alpha1.ConditionStalled).Message; strings.Contains(msg, `"first"`) || strings.Contains(msg, w.ns) {
+		t.Errorf("another namespace: the message names the holder: %q", msg)
+	}
+	if got, _ := w.fake.Space(id); got.Title != "Claimed" || got.Description != "first" {
+		t.Fatalf("a claimant wrote to the space: %+v", got)
+	}
+
+	// Deleting a claimant with deletionPolicy Delete leaves the space.
+	if err := k8s.Delete(w.ctx, other.get("third")); err != nil {
+		t.Fatal(err)
+	}
+	other.eventually("the claimant gone", func() bool {
+		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: other.ns, Name: "third"}, &spacesv1alpha1.Space{}))
+	})
+	if _, ok := w.fake.Space(id); !ok {
+		t.Fatal("a claimant's deletion deleted the space")
+	}
+
+	// The holder lets go (Retain): the remaining claimant takes over.
+	if err := k8s.Delete(w.ctx, w.get("first")); err != nil {
+		t.Fatal(err)
+	}
+	w.waitReady("second")
+	if got, _ := w.fake.Space(id); got.Title != "Hijacked" || got.Description != "second" {
+		t.Fatalf("the new holder did not take over: %+v", got)
+	}
+}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/util/retry"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -166,9 +167,15 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 	if err != nil {
 		return recovered{}, failed(err, false), false
 	}
+	// Whatever a mark says (it may be forged where the admission policy is
+	// not installed), a space older than the object is not its creation.
+	since := s.space.CreationTimestamp.Time
+	if mark.first.After(since) {
+		since = mark.first
+	}
 	var candidates []spaces.Space
 	for _, c := range list {
-		if c.Title != title || (!mark.first.IsZero() && objectIDTime(c.ID).Before(mark.first.Add(-createClockSkew))) {
+		if c.Title != title || objectIDTime(c.ID).Before(since.Add(-createClockSkew)) {
 			continue
 		}
 		claimed, err := r.claimedByAnother(ctx, s.space, c.ID)
@@ -323,33 +330,39 @@ func objectIDTime(id string) time.Time {
 	return time.Unix(int64(b[0])<<24|int64(b[1])<<16|int64(b[2])<<8|int64(b[3]), 0)
 }
 
-// recordSpaceID writes the id into the space-id annotation and drops the
-// create-pending and recreate annotations, retrying on conflicts with a
-// fresh copy; then the status carries it too.
+// recordSpaceID records the id of the space the object created or
+// recovered: first in status (the operator's own record, which tenants
+// cannot write, so it proves the space is the object's own creation), then
+// in the space-id annotation (its copy, which survives an export and
+// re-apply), dropping the create-pending and recreate annotations. A crash
+// between the two leaves the status, from which the next reconcile
+// finishes the annotation. The annotation patch needs no lock: setting the
+// id and dropping the mark may be repeated.
 func (r *SpaceReconciler) recordSpaceID(ctx context.Context, s *spaceScope, id string) error {
-	key := client.ObjectKeyFromObject(s.space)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		latest := &spacesv1alpha1.Space{}
-		if err := r.Get(ctx, key, latest); err != nil {
+	s.status.SpaceID = id
+	if s.space.Status.SpaceID != id {
+		if err := patchStatus(ctx, r.Client, s.space, func() { s.space.Status.SpaceID = id }); err != nil {
 			return err
 		}
-		if latest.Annotations == nil {
-			latest.Annotations = map[string]string{}
-		}
-		latest.Annotations[spacesv1alpha1.AnnotationSpaceID] = id
-		delete(latest.Annotations, spacesv1alpha1.AnnotationCreatePending)
-		delete(latest.Annotations, spacesv1alpha1.AnnotationRecreate)
-		if err := r.Update(ctx, latest); err != nil {
-			return err
-		}
-		s.space.ObjectMeta = latest.ObjectMeta
-		return nil
-	})
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+		spacesv1alpha1.AnnotationSpaceID:       id,
+		spacesv1alpha1.AnnotationCreatePending: nil,
+		spacesv1alpha1.AnnotationRecreate:      nil,
+	}}})
 	if err != nil {
 		return err
 	}
-	s.status.SpaceID = id
-	return nil
+	return r.Patch(ctx, s.space, client.RawPatch(types.MergePatchType, patch))
+}
+
+// recordingUnfinished reports whether a crash interrupted recordSpaceID:
+// the status knows the space, the annotation does not yet (or a mark is
+// still there).
+func recordingUnfinished(sp *spacesv1alpha1.Space) bool {
+	id := sp.Status.SpaceID
+	return id != "" && sp.Spec.SpaceID == "" &&
+		(sp.Annotations[spacesv1alpha1.AnnotationSpaceID] == "" || sp.Annotations[spacesv1alpha1.AnnotationCreatePending] != "")
 }
 
 // clearCreatePending drops the mark after a create Spaces refused; if that
@@ -428,6 +441,12 @@ func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcom
 		s.verifiedDuplicates = found.duplicates
 	}
 	if id != "" {
+		if _, holds, err := checkClaim(ctx, r.Client, sp, id); err != nil {
+			return failed(err, false)
+		} else if !holds {
+			r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces: another Space manages it", id)
+			return outcome{}
+		}
 		ctrl.LoggerFrom(ctx).Info("Deleting the space in Spaces", "space", klog.KObj(sp), "spaceID", id)
 		if err := s.api.DeleteSpace(ctx, id); err != nil && !spaces.IsNotFound(err) {
 			return failed(err, true)

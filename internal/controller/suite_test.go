@@ -153,16 +153,29 @@ func newWorld(t *testing.T, opts spacestest.Options, scopes ...string) *world {
 	if w.key, err = w.fake.AddServiceApp(scopes...); err != nil {
 		t.Fatal(err)
 	}
+	w.inNewNamespace()
+	return w
+}
+
+// newWorldIn is another namespace of the same fake Spaces, with a Secret
+// holding the same key.
+func newWorldIn(t *testing.T, same *world) *world {
+	t.Helper()
+	w := &world{t: t, ctx: same.ctx, fake: same.fake, key: same.key}
+	w.inNewNamespace()
+	return w
+}
+
+func (w *world) inNewNamespace() {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "space-test-"}}
 	if err := k8s.Create(w.ctx, ns); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	w.ns = ns.Name
 	w.putSecret(w.key.JSON)
 	// Runs before the fake closes: the test's objects go, so they do not
 	// keep workers busy failing against a closed server in later tests.
-	t.Cleanup(w.removeObjects)
-	return w
+	w.t.Cleanup(w.removeObjects)
 }
 
 func (w *world) removeObjects() {
@@ -270,12 +283,22 @@ func condition(sp *spacesv1alpha1.Space, typ string) *metav1.Condition {
 func (w *world) waitReason(name, reason string) *spacesv1alpha1.Space {
 	w.t.Helper()
 	var sp *spacesv1alpha1.Space
-	w.eventually(name+" Ready reason "+reason, func() bool {
+	var last string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		sp = w.get(name)
 		c := condition(sp, spacesv1alpha1.ConditionReady)
-		return c != nil && c.Reason == reason && c.ObservedGeneration == sp.Generation
-	})
-	return sp
+		if c != nil && c.Reason == reason && c.ObservedGeneration == sp.Generation {
+			return sp
+		}
+		if c != nil {
+			last = fmt.Sprintf("%s (generation %d of %d): %s", c.Reason, c.ObservedGeneration, sp.Generation, c.Message)
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s Ready reason %s; last: %s", name, reason, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (w *world) waitReady(name string) *spacesv1alpha1.Space {
