@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -37,26 +36,30 @@ func main() {
 		leaderElect    bool
 		leaderLockNS   string
 		apiURL         string
-		defaultCreds   string
+		defaultAccount string
+		allowedURLs    string
 		resync         time.Duration
 		apiQPS         float64
 		apiBurst       int
 		maxConcurrent  int
 		requestTimeout time.Duration
 		watchNS        string
+		operatorNS     string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderLockNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own namespace).")
-	flag.StringVar(&apiURL, "api-url", spaces.ProductionURL, "Spaces API base URL; a credentials Secret's api-url key overrides it (staging: "+spaces.StagingURL+").")
-	flag.StringVar(&defaultCreds, "default-credentials", "", "NAMESPACE/NAME of the Secret used by objects without spec.credentialsRef.")
+	flag.StringVar(&apiURL, "api-url", spaces.ProductionURL, "Spaces API base URL; a credentials Secret's api-url key or an account's spec.apiURL overrides it (staging: "+spaces.StagingURL+").")
+	flag.StringVar(&allowedURLs, "allowed-api-urls", spaces.ProductionURL+","+spaces.StagingURL, "Comma-separated Spaces API base URLs the operator may call (--api-url always may); any other in a Secret or account is refused.")
+	flag.StringVar(&defaultAccount, "default-account", "", "ClusterSpacesAccount of objects with neither spec.accountRef nor spec.credentialsRef (still bound by its namespaceSelector).")
 	flag.DurationVar(&resync, "resync-period", controller.DefaultResyncPeriod, "How often a Ready object is checked for drift (jittered by ±10%).")
 	flag.Float64Var(&apiQPS, "api-qps", spaces.DefaultQPS, "Average Spaces requests per second per credential, shared by all controllers.")
 	flag.IntVar(&apiBurst, "api-burst", spaces.DefaultBurst, "Burst of Spaces requests per credential.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Objects of one kind reconciled at once.")
 	flag.DurationVar(&requestTimeout, "api-timeout", spaces.DefaultRequestTimeout, "Timeout of each Spaces request.")
 	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces to watch (default: all); run one manager per shard of namespaces.")
+	flag.StringVar(&operatorNS, "operator-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the accounts' key Secrets (default: $POD_NAMESPACE); with --watch-namespaces its Secrets are watched too, so they carry the in-use finalizer.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -73,16 +76,6 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(spacesv1alpha1.AddToScheme(scheme))
 
-	var defaultSecret *types.NamespacedName
-	if defaultCreds != "" {
-		ns, name, ok := strings.Cut(defaultCreds, "/")
-		if !ok || ns == "" || name == "" {
-			log.Error(nil, "--default-credentials must be NAMESPACE/NAME", "value", defaultCreds)
-			os.Exit(1)
-		}
-		defaultSecret = &types.NamespacedName{Namespace: ns, Name: name}
-	}
-
 	cacheOpts := cache.Options{}
 	if watchNS != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
@@ -91,10 +84,10 @@ func main() {
 				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 			}
 		}
-		if defaultSecret != nil {
-			// The default credentials may live outside the watched namespaces
-			// (the operator's own, typically); only their Secret is needed.
-			secrets := map[string]cache.Config{defaultSecret.Namespace: {}}
+		if operatorNS != "" {
+			// The accounts' Secrets live outside the watched namespaces
+			// (the operator's own, typically); only their Secrets are needed.
+			secrets := map[string]cache.Config{operatorNS: {}}
 			for ns := range cacheOpts.DefaultNamespaces {
 				secrets[ns] = cache.Config{}
 			}
@@ -118,12 +111,13 @@ func main() {
 	}
 	ctx := ctrl.SetupSignalHandler()
 	resolver := credentials.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), credentials.Options{
-		Default:       defaultSecret,
-		APIURL:        apiURL,
-		QPS:           apiQPS,
-		Burst:         apiBurst,
-		Metrics:       spaces.NewMetrics(ctrlmetrics.Registry),
-		ClientOptions: spaces.ClientOptions{RequestTimeout: requestTimeout, UserAgent: "spaces-operator"},
+		DefaultAccount: defaultAccount,
+		APIURL:         apiURL,
+		AllowedAPIURLs: splitList(allowedURLs),
+		QPS:            apiQPS,
+		Burst:          apiBurst,
+		Metrics:        spaces.NewMetrics(ctrlmetrics.Registry),
+		ClientOptions:  spaces.ClientOptions{RequestTimeout: requestTimeout, UserAgent: "spaces-operator"},
 	})
 	if err := controller.SetupIndexes(ctx, mgr, resolver); err != nil {
 		log.Error(err, "Unable to set up the field indexes")
@@ -136,6 +130,7 @@ func main() {
 		"SpaceInvite":           &controller.SpaceInviteReconciler{Reconciler: base},
 		"ServiceAccountUserSet": &controller.ServiceAccountUserSetReconciler{Reconciler: base},
 		"credentials":           &controller.CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver},
+		"ClusterSpacesAccount":  &controller.ClusterSpacesAccountReconciler{Reconciler: base},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			log.Error(err, "Unable to set up a controller", "controller", name)
@@ -157,4 +152,15 @@ func main() {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

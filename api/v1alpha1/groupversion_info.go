@@ -1,5 +1,6 @@
 // Package v1alpha1 contains the v1alpha1 API of spaces-operator: Space,
-// SpaceInvite and ServiceAccountUserSet.
+// SpaceInvite and ServiceAccountUserSet, and the cluster-scoped
+// ClusterSpacesAccount they may use.
 //
 // Validation patterns, repeated in markers because markers cannot name Go
 // constants: ids are MongoDB ObjectIds (`^[0-9a-f]{24}$`); an email must look
@@ -34,6 +35,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Space{}, &SpaceList{},
 		&SpaceInvite{}, &SpaceInviteList{},
 		&ServiceAccountUserSet{}, &ServiceAccountUserSetList{},
+		&ClusterSpacesAccount{}, &ClusterSpacesAccountList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -6,6 +6,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // account's company.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.passwordSecretName) == has(oldSelf.passwordSecretName) && (!has(self.passwordSecretName) || self.passwordSecretName == oldSelf.passwordSecretName)",message="passwordSecretName is immutable: generated passwords already live in that Secret",fieldPath=.passwordSecretName
+// +kubebuilder:validation:XValidation:rule="!(has(self.accountRef) && has(self.credentialsRef))",message="set at most one of accountRef and credentialsRef",fieldPath=.accountRef
 type ServiceAccountUserSetSpec struct {
 	// users of the company, keyed by email.
 	// +required
@@ -32,8 +33,15 @@ type ServiceAccountUserSetSpec struct {
 	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
+	// accountRef names the ClusterSpacesAccount whose key the object uses
+	// (the platform team's, lent to this namespace). At most one of
+	// accountRef and credentialsRef; neither: the operator's default
+	// account.
+	// +optional
+	AccountRef *AccountReference `json:"accountRef,omitempty"`
+
 	// credentialsRef names the Secret in this namespace holding the service-app
-	// key file. Omitted: the operator's default credentials.
+	// key file. At most one of credentialsRef and accountRef.
 	// +optional
 	CredentialsRef *CredentialsReference `json:"credentialsRef,omitempty"`
 

@@ -8,6 +8,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 //
 // +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="owner is immutable: the space is created once with this owner; delete and re-create the Space to change it",fieldPath=.owner
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.spaceID) || (has(self.spaceID) && self.spaceID == oldSelf.spaceID)",message="spaceID is immutable once set: delete and re-create the Space to manage another space",fieldPath=.spaceID
+// +kubebuilder:validation:XValidation:rule="!(has(self.accountRef) && has(self.credentialsRef))",message="set at most one of accountRef and credentialsRef",fieldPath=.accountRef
 type SpaceSpec struct {
 	// title of the space as members see it.
 	// +required
@@ -49,8 +50,15 @@ type SpaceSpec struct {
 	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
+	// accountRef names the ClusterSpacesAccount whose key the object uses
+	// (the platform team's, lent to this namespace). At most one of
+	// accountRef and credentialsRef; neither: the operator's default
+	// account.
+	// +optional
+	AccountRef *AccountReference `json:"accountRef,omitempty"`
+
 	// credentialsRef names the Secret in this namespace holding the service-app
-	// key file. Omitted: the operator's default credentials.
+	// key file. At most one of credentialsRef and accountRef.
 	// +optional
 	CredentialsRef *CredentialsReference `json:"credentialsRef,omitempty"`
 

@@ -6,8 +6,10 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 //
 // +kubebuilder:validation:XValidation:rule="has(self.spaceRef) != has(self.spaceID)",message="exactly one of spaceRef and spaceID must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialsRef) || has(self.spaceID)",message="credentialsRef applies only with spaceID; with spaceRef the Space's own credentials are used",fieldPath=.credentialsRef
+// +kubebuilder:validation:XValidation:rule="!has(self.accountRef) || has(self.spaceID)",message="accountRef applies only with spaceID; with spaceRef the Space's own account is used",fieldPath=.accountRef
 // +kubebuilder:validation:XValidation:rule="has(self.spaceRef) == has(oldSelf.spaceRef) && (!has(self.spaceRef) || self.spaceRef.name == oldSelf.spaceRef.name)",message="spaceRef is immutable: create another SpaceInvite for another space",fieldPath=.spaceRef
 // +kubebuilder:validation:XValidation:rule="has(self.spaceID) == has(oldSelf.spaceID) && (!has(self.spaceID) || self.spaceID == oldSelf.spaceID)",message="spaceID is immutable: create another SpaceInvite for another space",fieldPath=.spaceID
+// +kubebuilder:validation:XValidation:rule="!(has(self.accountRef) && has(self.credentialsRef))",message="set at most one of accountRef and credentialsRef",fieldPath=.accountRef
 type SpaceInviteSpec struct {
 	// spaceRef names a Space in this namespace; its space and credentials are
 	// used. Exactly one of spaceRef and spaceID. Immutable.
@@ -41,9 +43,16 @@ type SpaceInviteSpec struct {
 	// +optional
 	Prune bool `json:"prune,omitempty"`
 
+	// accountRef names the ClusterSpacesAccount whose key the object uses
+	// (the platform team's, lent to this namespace); only with spaceID. At
+	// most one of accountRef and credentialsRef; neither: the operator's
+	// default account.
+	// +optional
+	AccountRef *AccountReference `json:"accountRef,omitempty"`
+
 	// credentialsRef names the Secret in this namespace holding the
-	// service-app key file; only with spaceID. Omitted: the operator's
-	// default credentials.
+	// service-app key file; only with spaceID. At most one of credentialsRef
+	// and accountRef.
 	// +optional
 	CredentialsRef *CredentialsReference `json:"credentialsRef,omitempty"`
 

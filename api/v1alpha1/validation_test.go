@@ -97,6 +97,11 @@ func TestBadManifestsAreRefusedNamingTheField(t *testing.T) {
 		{"space unknown setting", "Space", "", `{title: t, settings: {confPin: "1234"}}`, "spec.settings.confPin"},
 		{"space credentials in another namespace", "Space", "", `{title: t, credentialsRef: {name: key, namespace: other}}`, "spec.credentialsRef.namespace"},
 		{"space credentials name invalid", "Space", "", `{title: t, credentialsRef: {name: Bad_Name}}`, "spec.credentialsRef.name"},
+		{"space account and credentials", "Space", "", `{title: t, accountRef: {name: corp}, credentialsRef: {name: key}}`, "spec.accountRef"},
+		{"space account name invalid", "Space", "", `{title: t, accountRef: {name: Corp_Key}}`, "spec.accountRef.name"},
+		{"space account namespace", "Space", "", `{title: t, accountRef: {name: corp, namespace: other}}`, "spec.accountRef.namespace"},
+		{"invite account with spaceRef", "SpaceInvite", "", `{spaceRef: {name: p}, accountRef: {name: corp}, invitees: [{email: bob@corp.example}]}`, "spec.accountRef"},
+		{"users account and credentials", "ServiceAccountUserSet", "", `{accountRef: {name: corp}, credentialsRef: {name: key}, users: [{email: bob@corp.example}]}`, "spec.accountRef"},
 		{"space credentials key invalid", "Space", "", `{title: t, credentialsRef: {name: key, key: "a/b"}}`, "spec.credentialsRef.key"},
 		{"space owner changed", "Space", `{title: t, owner: alice@corp.example}`, `{title: t, owner: bob@corp.example}`, "spec.owner"},
 		{"space owner added", "Space", `{title: t}`, `{title: t, owner: bob@corp.example}`, "spec.owner"},
@@ -193,6 +198,9 @@ func TestGoodManifestsAreAccepted(t *testing.T) {
 			credentialsRef: {name: key, key: my-key.json},
 			settings: {memberOnly: true, allowPasswordInURL: false, guestsRequirePassword: true, denyGuestHistory: false, messageRetention: {policy: DeleteAfterDays, days: 36500}}}`},
 		{"space retention forever", "Space", "", `{title: T, settings: {messageRetention: {policy: Forever}}}`},
+		{"space through an account", "Space", "", `{title: T, accountRef: {name: corp.team-a}}`},
+		{"invite by spaceID through an account", "SpaceInvite", "", `{spaceID: ` + id1 + `, accountRef: {name: corp}, invitees: [{email: bob@corp.example}]}`},
+		{"users through an account", "ServiceAccountUserSet", "", `{accountRef: {name: corp}, users: [{email: bob@corp.example}]}`},
 		{"space title and settings changed", "Space", `{title: T, owner: alice@corp.example}`, `{title: New, owner: alice@corp.example, settings: {memberOnly: true}}`},
 		{"space spaceID set later", "Space", validSpace, `{title: Payments, spaceID: ` + id1 + `}`},
 		{"invite by spaceID with credentials", "SpaceInvite", "", `{spaceID: ` + id1 + `, credentialsRef: {name: key}, notify: None, prune: true, invitees: [{userID: ` + id1 + `, role: admin}, {email: bob@corp.example, role: guest}]}`},
@@ -245,13 +253,17 @@ func TestSamplesAreAccepted(t *testing.T) {
 		if err := yaml.Unmarshal(data, &obj.Object); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		obj.SetNamespace(ns)
+		if obj.GetKind() == "ClusterSpacesAccount" {
+			obj.SetName(obj.GetName() + "-" + ns) // cluster-scoped: one per test run
+		} else {
+			obj.SetNamespace(ns)
+		}
 		if err := k8sClient.Create(context.Background(), obj, strict); err != nil {
 			t.Errorf("%s refused: %v", filepath.Base(f), err)
 		}
 		kinds[obj.GetKind()] = true
 	}
-	for _, k := range []string{"Secret", "Space", "SpaceInvite", "ServiceAccountUserSet"} {
+	for _, k := range []string{"Secret", "Space", "SpaceInvite", "ServiceAccountUserSet", "ClusterSpacesAccount"} {
 		if !kinds[k] {
 			t.Errorf("config/samples has no %s", k)
 		}

@@ -1,4 +1,4 @@
--- Argo CD health check for Space, SpaceInvite and ServiceAccountUserSet.
+-- Argo CD health check for Space, SpaceInvite, ServiceAccountUserSet and ClusterSpacesAccount.
 -- Healthy only when the operator has seen the latest spec (observedGeneration)
 -- and Ready is True; Degraded when Stalled (a human must act); Suspended when
 -- spec.suspend is set; Progressing otherwise.

@@ -101,7 +101,7 @@ func TestHealthCheck(t *testing.T) {
 }
 
 // TestArgoCDConfigMapCarriesTheScript: the argocd-cm snippet installs the
-// same script for all three kinds.
+// same script for all four kinds.
 func TestArgoCDConfigMapCarriesTheScript(t *testing.T) {
 	script, _ := os.ReadFile("health.lua")
 	data, err := os.ReadFile("argocd-cm-patch.yaml")
@@ -114,7 +114,7 @@ func TestArgoCDConfigMapCarriesTheScript(t *testing.T) {
 	if err := yaml.Unmarshal(data, &cm); err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"Space", "SpaceInvite", "ServiceAccountUserSet"} {
+	for _, kind := range []string{"Space", "SpaceInvite", "ServiceAccountUserSet", "ClusterSpacesAccount"} {
 		key := "resource.customizations.health.spaces.avayacloud.com_" + kind
 		if strings.TrimSpace(cm.Data[key]) != strings.TrimSpace(string(script)) {
 			t.Errorf("%s differs from health.lua", key)

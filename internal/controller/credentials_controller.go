@@ -30,19 +30,53 @@ type CredentialsReconciler struct {
 // SetupWithManager registers the controller. Secrets are watched
 // metadata-only: their data never sits in the cache.
 func (r *CredentialsReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	toSecret := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		if secret, ok := secretOf(r.Credentials, o); ok {
-			return []reconcile.Request{{NamespacedName: secret}}
+	c := mgr.GetClient()
+	toSecret := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		src, uses := sourceOf(o)
+		if !uses {
+			return nil
 		}
-		return nil
+		if src.CredentialsRef != nil {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: src.CredentialsRef.Name}}}
+		}
+		name := r.Credentials.AccountOf(src)
+		if name == "" {
+			return nil
+		}
+		var account spacesv1alpha1.ClusterSpacesAccount
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &account); err != nil {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: accountSecret(&account)}}
+	})
+	// An account that changes its Secret lets go of the old one: every
+	// Secret still holding the finalizer is looked at again.
+	toAccountSecrets := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		reqs := []reconcile.Request{{NamespacedName: accountSecret(o.(*spacesv1alpha1.ClusterSpacesAccount))}}
+		var secrets metav1.PartialObjectMetadataList
+		secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+		if err := c.List(ctx, &secrets); err != nil {
+			return reqs
+		}
+		for _, s := range secrets.Items {
+			if controllerutil.ContainsFinalizer(&s, spacesv1alpha1.CredentialsInUseFinalizer) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+			}
+		}
+		return reqs
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&spacesv1alpha1.Space{}, toSecret).
 		Watches(&spacesv1alpha1.SpaceInvite{}, toSecret).
 		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, toSecret).
+		Watches(&spacesv1alpha1.ClusterSpacesAccount{}, toAccountSecrets).
 		Named("credentials-in-use").
 		Complete(r)
+}
+
+func accountSecret(a *spacesv1alpha1.ClusterSpacesAccount) types.NamespacedName {
+	return types.NamespacedName{Namespace: a.Spec.SecretRef.Namespace, Name: a.Spec.SecretRef.Name}
 }
 
 // Reconcile adds or removes the in-use finalizer of one Secret.
@@ -71,14 +105,24 @@ func (r *CredentialsReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 }
 
 // inUse reports whether any object, deleting ones included, takes its
-// credentials from secret.
+// credentials from secret: directly, or through an account naming it.
 func (r *CredentialsReconciler) inUse(ctx context.Context, secret types.NamespacedName) (bool, error) {
-	for _, list := range credentialUsers() {
-		if err := r.List(ctx, list, client.MatchingFields{indexCredentialsSecret: secret.String()}); err != nil {
-			return false, err
-		}
-		if meta.LenList(list) > 0 {
-			return true, nil
+	sources := []string{credentials.SecretSourceKey(secret)}
+	accounts, err := accountsOfSecret(ctx, r.Client, secret)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range accounts {
+		sources = append(sources, credentials.AccountSourceKey(a))
+	}
+	for _, src := range sources {
+		for _, list := range credentialUsers() {
+			if err := r.List(ctx, list, client.MatchingFields{indexCredentialsSource: src}); err != nil {
+				return false, err
+			}
+			if meta.LenList(list) > 0 {
+				return true, nil
+			}
 		}
 	}
 	return false, nil

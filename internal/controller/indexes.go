@@ -2,12 +2,15 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -21,9 +24,9 @@ import (
 // Field indexes, so that watches map a Secret or a space id to objects
 // without listing everything.
 const (
-	// indexCredentialsSecret holds "namespace/name" of the Secret an object's
-	// credentials come from (its own ref, or the default).
-	indexCredentialsSecret = "spaces.avayacloud.com/credentials-secret"
+	// indexCredentialsSource holds where an object's credentials come from:
+	// credentials.SecretSourceKey or AccountSourceKey.
+	indexCredentialsSource = "spaces.avayacloud.com/credentials-source"
 	// indexSpaceID holds the space id a Space manages.
 	indexSpaceID = "spaces.avayacloud.com/space-id"
 	// indexSpaceRef holds "namespace/name" of a SpaceInvite's Space.
@@ -32,36 +35,35 @@ const (
 	indexUserEmail = "spaces.avayacloud.com/user-email"
 )
 
-// credentialsOf says whether an object takes credentials itself, and its
-// reference (nil: the default). A SpaceInvite with spaceRef uses its
-// Space's credentials, not its own.
-func credentialsOf(o client.Object) (*spacesv1alpha1.CredentialsReference, bool) {
+// sourceOf says whether an object takes credentials itself, and from
+// where. A SpaceInvite with spaceRef uses its Space's credentials, not its
+// own.
+func sourceOf(o client.Object) (credentials.Source, bool) {
 	switch x := o.(type) {
 	case *spacesv1alpha1.Space:
-		return x.Spec.CredentialsRef, true
+		return credentials.Source{CredentialsRef: x.Spec.CredentialsRef, AccountRef: x.Spec.AccountRef}, true
 	case *spacesv1alpha1.SpaceInvite:
-		return x.Spec.CredentialsRef, x.Spec.SpaceRef == nil
+		return credentials.Source{CredentialsRef: x.Spec.CredentialsRef, AccountRef: x.Spec.AccountRef}, x.Spec.SpaceRef == nil
 	case *spacesv1alpha1.ServiceAccountUserSet:
-		return x.Spec.CredentialsRef, true
+		return credentials.Source{CredentialsRef: x.Spec.CredentialsRef, AccountRef: x.Spec.AccountRef}, true
 	}
-	return nil, false
+	return credentials.Source{}, false
 }
 
-// secretOf names the Secret an object takes its credentials from.
-func secretOf(resolver *credentials.Resolver, o client.Object) (types.NamespacedName, bool) {
-	ref, uses := credentialsOf(o)
+// sourceKeyOf is the index key of where an object takes its credentials.
+func sourceKeyOf(resolver *credentials.Resolver, o client.Object) (string, bool) {
+	src, uses := sourceOf(o)
 	if !uses {
-		return types.NamespacedName{}, false
+		return "", false
 	}
-	secret, _, ok := resolver.SecretFor(o.GetNamespace(), ref)
-	return secret, ok
+	return resolver.SourceKey(o.GetNamespace(), src)
 }
 
 // SetupIndexes registers the field indexes every controller relies on.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.Resolver) error {
-	bySecret := func(o client.Object) []string {
-		if secret, ok := secretOf(resolver, o); ok {
-			return []string{secret.String()}
+	bySource := func(o client.Object) []string {
+		if key, ok := sourceKeyOf(resolver, o); ok {
+			return []string{key}
 		}
 		return nil
 	}
@@ -70,9 +72,9 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.R
 		field string
 		fn    client.IndexerFunc
 	}{
-		{&spacesv1alpha1.Space{}, indexCredentialsSecret, bySecret},
-		{&spacesv1alpha1.SpaceInvite{}, indexCredentialsSecret, bySecret},
-		{&spacesv1alpha1.ServiceAccountUserSet{}, indexCredentialsSecret, bySecret},
+		{&spacesv1alpha1.Space{}, indexCredentialsSource, bySource},
+		{&spacesv1alpha1.SpaceInvite{}, indexCredentialsSource, bySource},
+		{&spacesv1alpha1.ServiceAccountUserSet{}, indexCredentialsSource, bySource},
 		{&spacesv1alpha1.Space{}, indexSpaceID, func(o client.Object) []string {
 			if id := recordedSpaceID(o.(*spacesv1alpha1.Space)); id != "" {
 				return []string{id}
@@ -107,21 +109,97 @@ func credentialUsers() []client.ObjectList {
 }
 
 // requestsForSecret maps a Secret to the objects of list whose credentials
-// it holds.
+// it holds: directly, or through the accounts that name it.
 func requestsForSecret(c client.Client, list client.ObjectList) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
-		key := types.NamespacedName{Namespace: secret.GetNamespace(), Name: secret.GetName()}.String()
-		if err := c.List(ctx, list, client.MatchingFields{indexCredentialsSecret: key}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Listing the objects of a Secret", "secret", key)
+		key := types.NamespacedName{Namespace: secret.GetNamespace(), Name: secret.GetName()}
+		sources := []string{credentials.SecretSourceKey(key)}
+		accounts, err := accountsOfSecret(ctx, c, key)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing the accounts of a Secret", "secret", key)
+		}
+		for _, a := range accounts {
+			sources = append(sources, credentials.AccountSourceKey(a))
+		}
+		return requestsForSources(ctx, c, list, sources...)
+	}
+}
+
+// requestsForAccount maps a ClusterSpacesAccount to the objects of list
+// that use it.
+func requestsForAccount(c client.Client, list client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, account client.Object) []reconcile.Request {
+		return requestsForSources(ctx, c, list, credentials.AccountSourceKey(account.GetName()))
+	}
+}
+
+// requestsForNamespace maps a Namespace to the objects of list in it (its
+// labels decide which accounts it may use).
+func requestsForNamespace(c client.Client, list client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, ns client.Object) []reconcile.Request {
+		if err := c.List(ctx, list, client.InNamespace(ns.GetName())); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing the objects of a namespace", "namespace", ns.GetName())
 			return nil
 		}
-		var reqs []reconcile.Request
-		_ = meta.EachListItem(list, func(o runtime.Object) error {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o.(client.Object))})
-			return nil
-		})
-		return reqs
+		return requestsOf(list)
 	}
+}
+
+func requestsForSources(ctx context.Context, c client.Client, list client.ObjectList, sources ...string) []reconcile.Request {
+	var reqs []reconcile.Request
+	for _, src := range sources {
+		if err := c.List(ctx, list, client.MatchingFields{indexCredentialsSource: src}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing the objects of a credentials source", "source", src)
+			continue
+		}
+		reqs = append(reqs, requestsOf(list)...)
+	}
+	return reqs
+}
+
+func requestsOf(list client.ObjectList) []reconcile.Request {
+	var reqs []reconcile.Request
+	_ = meta.EachListItem(list, func(o runtime.Object) error {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o.(client.Object))})
+		return nil
+	})
+	return reqs
+}
+
+// accountsOfSecret names the ClusterSpacesAccounts whose key is in secret.
+func accountsOfSecret(ctx context.Context, c client.Reader, secret types.NamespacedName) ([]string, error) {
+	var accounts spacesv1alpha1.ClusterSpacesAccountList
+	if err := c.List(ctx, &accounts); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, a := range accounts.Items {
+		if a.Spec.SecretRef.Namespace == secret.Namespace && a.Spec.SecretRef.Name == secret.Name {
+			names = append(names, a.Name)
+		}
+	}
+	return names, nil
+}
+
+// labelsChanged passes Namespace updates that change its labels.
+func labelsChanged() predicate.Funcs {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		DeleteFunc: func(event.DeleteEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+	}
+}
+
+// watchCredentialSources makes a controller of list's kind wake its
+// objects when what their credentials come from changes: the Secret, the
+// account, or the namespace's labels.
+func watchCredentialSources(b *builder.Builder, c client.Client, list client.ObjectList) *builder.Builder {
+	return b.
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(c, list)), builder.WithPredicates(credentialsChanged())).
+		Watches(&spacesv1alpha1.ClusterSpacesAccount{}, handler.EnqueueRequestsFromMapFunc(requestsForAccount(c, list)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(requestsForNamespace(c, list)), builder.WithPredicates(labelsChanged()))
 }
 
 // credentialsChanged passes Secret events that may change a credential:

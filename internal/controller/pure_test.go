@@ -142,7 +142,7 @@ func TestPlanUsers(t *testing.T) {
 		"ours-dropped@x.io":   {Email: "ours-dropped@x.io", CreatedBySet: true, UserID: "3"},
 		"theirs-dropped@x.io": {Email: "theirs-dropped@x.io", UserID: "4"},
 	}
-	p := planUsers(set, existing, previous, map[string]string{"theirs@x.io": "ns/older"})
+	p := planUsers(set, existing, previous, map[string]string{"theirs@x.io": "ns/older"}, true)
 	var ops []string
 	for _, op := range p.ops {
 		ops = append(ops, op.Action+" "+op.Email)

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
 
@@ -61,10 +62,10 @@ func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) err
 		}
 		return reqs
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.ServiceAccountUserSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, sharers, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.ServiceAccountUserSetList{})), builder.WithPredicates(credentialsChanged())).
+		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, sharers, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate())))
+	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.ServiceAccountUserSetList{}).
 		WithOptions(r.options()).
 		Named("serviceaccountuserset").
 		Complete(r)
@@ -74,6 +75,7 @@ type userSetScope struct {
 	set    *spacesv1alpha1.ServiceAccountUserSet
 	status spacesv1alpha1.ServiceAccountUserSetStatus
 	api    usersAPI
+	policy credentials.Policy
 	// specIdx maps lower-case emails to their index in spec.users.
 	specIdx map[string]int
 }
@@ -107,6 +109,9 @@ func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *
 	if o, ok := r.resolve(ctx, s); !ok {
 		return o
 	}
+	if o, ok := checkUserSet(s.policy, s.set.Spec.Users); !ok {
+		return o
+	}
 	conflicts, err := r.conflicts(ctx, s.set)
 	if err != nil {
 		return failed(err, false)
@@ -126,16 +131,17 @@ func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *
 	if err != nil {
 		return failed(err, false)
 	}
-	plan := planUsers(s.set, existing, previousUsers(s.status.Users), conflicts)
+	plan := planUsers(s.set, existing, previousUsers(s.status.Users), conflicts, mayManageExistingUsers(s.policy))
 	return r.apply(ctx, s, plan)
 }
 
 func (r *ServiceAccountUserSetReconciler) resolve(ctx context.Context, s *userSetScope) (outcome, bool) {
-	cred, err := r.Credentials.Resolve(ctx, s.set.Namespace, s.set.Spec.CredentialsRef)
+	src, _ := sourceOf(s.set)
+	cred, policy, err := r.Credentials.Resolve(ctx, s.set.Namespace, src)
 	if err != nil {
 		return failed(err, false), false
 	}
-	s.api = cred.Client
+	s.api, s.policy = cred.Client, policy
 	return outcome{}, true
 }
 
@@ -326,18 +332,38 @@ func (r *ServiceAccountUserSetReconciler) reconcileDelete(ctx context.Context, s
 	if !controllerutil.ContainsFinalizer(s.set, spacesv1alpha1.Finalizer) || s.set.Spec.DeletionPolicy != spacesv1alpha1.DeletionPolicyDelete {
 		return outcome{}
 	}
-	var ops []spaces.BulkOperation
+	var created []spacesv1alpha1.UserStatus
+	var emails []string
 	for _, u := range s.status.Users {
 		if u.CreatedBySet {
+			created, emails = append(created, u), append(emails, u.Email)
+		}
+	}
+	if len(created) == 0 {
+		return outcome{}
+	}
+	if o, ok := r.resolve(ctx, s); !ok {
+		if o.reason == spacesv1alpha1.ReasonNotAllowed {
+			r.event(s.set, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed, "Deleted without deleting its users: %s", o.message)
+			return outcome{}
+		}
+		o.message = "cannot delete the users this set created (deletionPolicy Delete): " + o.message
+		return o
+	}
+	existing, err := r.existing(ctx, s.api, emails)
+	if err != nil {
+		return failed(err, false)
+	}
+	// A user is deleted by the id this set created it with: an address
+	// deleted and created again in Spaces is someone else now.
+	var ops []spaces.BulkOperation
+	for _, u := range created {
+		if found, ok := existing[strings.ToLower(u.Email)]; ok && found.ID == u.UserID {
 			ops = append(ops, spaces.BulkOperation{Action: spaces.BulkActionDelete, Email: u.Email})
 		}
 	}
 	if len(ops) == 0 {
 		return outcome{}
-	}
-	if o, ok := r.resolve(ctx, s); !ok {
-		o.message = "cannot delete the users this set created (deletionPolicy Delete): " + o.message
-		return o
 	}
 	results, err := s.api.BulkUpdateAccounts(ctx, ops)
 	var remaining []spacesv1alpha1.UserStatus

@@ -19,7 +19,7 @@ import (
 
 func (w *world) newUserSet(name string, spec spacesv1alpha1.ServiceAccountUserSetSpec) {
 	w.t.Helper()
-	if spec.CredentialsRef == nil {
+	if spec.CredentialsRef == nil && spec.AccountRef == nil {
 		spec.CredentialsRef = &spacesv1alpha1.CredentialsReference{Name: secretName}
 	}
 	if spec.DeletionPolicy == "" {

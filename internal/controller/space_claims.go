@@ -14,9 +14,9 @@ import (
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 )
 
-// A space is managed by one Space object in the cluster at most: the
-// oldest one that records its id (spec.spaceID, or the id the operator
-// recorded) holds the claim. Any other is SpaceClaimed and never writes to,
+// A space is managed by one Space object in the cluster at most: the one
+// already managing it, else the oldest one that records its id
+// (spec.spaceID, or the id the operator recorded), holds the claim. Any other is SpaceClaimed and never writes to,
 // nor deletes, the space: two objects would otherwise overwrite each other
 // for ever, and one team could take over, or delete, another's space.
 
@@ -29,16 +29,21 @@ func claimHolder(ctx context.Context, c client.Reader, id string) (*spacesv1alph
 	}
 	var holder *spacesv1alpha1.Space
 	for i := range list.Items {
-		if sp := &list.Items[i]; holder == nil || claimsEarlier(sp, holder) {
+		if sp := &list.Items[i]; holder == nil || claimsEarlier(sp, holder, id) {
 			holder = sp
 		}
 	}
 	return holder, nil
 }
 
-// claimsEarlier orders claims: the older object first; for objects made in
-// the same second, by namespace and name, so every reader agrees.
-func claimsEarlier(a, b *spacesv1alpha1.Space) bool {
+// claimsEarlier orders claims to id: the object already managing the space
+// (its status, which only the operator writes, says so) first; then the
+// older object; for objects made in the same second, by namespace and name,
+// so every reader agrees.
+func claimsEarlier(a, b *spacesv1alpha1.Space, id string) bool {
+	if ma, mb := a.Status.SpaceID == id, b.Status.SpaceID == id; ma != mb {
+		return ma
+	}
 	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
 	if !ta.Equal(tb) {
 		return ta.Before(tb)

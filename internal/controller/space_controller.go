@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,9 +46,10 @@ type SpaceReconciler struct {
 
 // spaceScope carries one reconcile's observations between its steps.
 type spaceScope struct {
-	space *spacesv1alpha1.Space
-	cred  *credentials.Credential
-	api   spaceAPI
+	space  *spacesv1alpha1.Space
+	cred   *credentials.Credential
+	policy credentials.Policy
+	api    spaceAPI
 	// status is written to the object once, at the end.
 	status spacesv1alpha1.SpaceStatus
 	// created is set when this reconcile created (or recovered) the space:
@@ -70,11 +70,11 @@ func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.Space{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), deletionPredicate()))).
-		Watches(&spacesv1alpha1.Space{}, claimantsOnRelease(mgr.GetClient())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceList{})), builder.WithPredicates(credentialsChanged())).
+		Watches(&spacesv1alpha1.Space{}, claimantsOnRelease(mgr.GetClient()))
+	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.SpaceList{}).
 		WithOptions(r.options()).
 		Named("space").
 		Complete(r)
@@ -117,6 +117,9 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		id = ""
 	}
 	if id == "" {
+		if o, ok := checkSpace(s.policy, s.space, ""); !ok {
+			return o
+		}
 		var o outcome
 		var ok bool
 		if id, o, ok = r.createOrRecover(ctx, s); !ok {
@@ -130,6 +133,9 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		if !ok {
 			return o
 		}
+		if o, ok := checkSpace(s.policy, s.space, id); !ok {
+			return o
+		}
 		if recordingUnfinished(s.space) {
 			if err := r.recordSpaceID(ctx, s, id); err != nil {
 				return failed(err, false)
@@ -140,11 +146,12 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 }
 
 func (r *SpaceReconciler) resolve(ctx context.Context, s *spaceScope) (outcome, bool) {
-	cred, err := r.Credentials.Resolve(ctx, s.space.Namespace, s.space.Spec.CredentialsRef)
+	src, _ := sourceOf(s.space)
+	cred, policy, err := r.Credentials.Resolve(ctx, s.space.Namespace, src)
 	if err != nil {
 		return failed(err, false), false
 	}
-	s.cred = cred
+	s.cred, s.policy = cred, policy
 	s.api = cred.Client
 	if r.api != nil {
 		s.api = r.api(s.space, s.api)

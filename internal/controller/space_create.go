@@ -428,6 +428,12 @@ func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcom
 		return outcome{} // nothing was ever created
 	}
 	if o, ok := r.resolve(ctx, s); !ok {
+		if o.reason == spacesv1alpha1.ReasonNotAllowed {
+			// The account is no longer lent to this namespace: what it
+			// created stays, rather than the deletion hanging.
+			r.event(sp, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed, "Left the space in Spaces: %s", o.message)
+			return outcome{}
+		}
 		o.message = "cannot delete the space (deletionPolicy Delete): " + o.message
 		return o
 	}
@@ -445,6 +451,10 @@ func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcom
 			return failed(err, false)
 		} else if !holds {
 			r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces: another Space manages it", id)
+			return outcome{}
+		}
+		if why := mayDeleteSpace(s.policy, sp, id); why != "" {
+			r.event(sp, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed, "Left space %s in Spaces (deletionPolicy Delete): %s", id, why)
 			return outcome{}
 		}
 		ctrl.LoggerFrom(ctx).Info("Deleting the space in Spaces", "space", klog.KObj(sp), "spaceID", id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
 
@@ -64,10 +66,10 @@ func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return reqs
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsForSecret(mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{})), builder.WithPredicates(credentialsChanged())).
+		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged()))
+	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{}).
 		WithOptions(r.options()).
 		Named("spaceinvite").
 		Complete(r)
@@ -90,7 +92,17 @@ type inviteScope struct {
 	inv     *spacesv1alpha1.SpaceInvite
 	status  spacesv1alpha1.SpaceInviteStatus
 	api     inviteAPI
+	cred    *credentials.Credential
+	policy  credentials.Policy
 	spaceID string
+	// protected are the emails whose membership and role a SpaceInvite
+	// never changes: the service account (the operator would lock itself
+	// out) and the space's owner.
+	protected []string
+}
+
+func (s *inviteScope) isProtected(m spaces.Member) bool {
+	return m.Username != "" && slices.ContainsFunc(s.protected, func(e string) bool { return strings.EqualFold(e, m.Username) })
 }
 
 // Reconcile: get → deleted → finalizer → suspended → target space →
@@ -133,7 +145,8 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 // with the invite's own.
 func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (outcome, bool) {
 	spec := &s.inv.Spec
-	ns, ref := s.inv.Namespace, spec.CredentialsRef
+	ns := s.inv.Namespace
+	src, _ := sourceOf(s.inv)
 	s.spaceID = spec.SpaceID
 	if spec.SpaceRef != nil {
 		var sp spacesv1alpha1.Space
@@ -146,14 +159,34 @@ func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (out
 		case !meta.IsStatusConditionTrue(sp.Status.Conditions, spacesv1alpha1.ConditionReady) || sp.Status.SpaceID == "":
 			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to be Ready", spec.SpaceRef.Name)), false
 		}
-		s.spaceID, ref = sp.Status.SpaceID, sp.Spec.CredentialsRef
+		s.spaceID = sp.Status.SpaceID
+		src, _ = sourceOf(&sp)
+		if sp.Spec.Owner != "" {
+			s.protected = append(s.protected, sp.Spec.Owner)
+		}
 	}
 	s.status.SpaceID = s.spaceID
-	cred, err := r.Credentials.Resolve(ctx, ns, ref)
+	cred, policy, err := r.Credentials.Resolve(ctx, ns, src)
 	if err != nil {
 		return failed(err, false), false
 	}
-	s.api = cred.Client
+	s.api, s.cred, s.policy = cred.Client, cred, policy
+	s.protected = append(s.protected, cred.Subject)
+	if o, ok := checkInvitees(policy, spec.Invitees); !ok {
+		return o, false
+	}
+	if spec.SpaceID != "" && !policy.Unrestricted() && !policy.Allow.AdoptSpaces {
+		// A raw id must be a space this namespace manages: any other is
+		// another team's, or nobody's to hand out.
+		holder, err := claimHolder(ctx, r.Client, spec.SpaceID)
+		if err != nil {
+			return failed(err, false), false
+		}
+		if holder == nil || holder.Namespace != ns {
+			return notAllowed(policy, "spec.allow.adoptSpaces", fmt.Sprintf(
+				"spec.spaceID %s: no Space in this namespace manages that space; use spec.spaceRef to a Space here", spec.SpaceID)), false
+		}
+	}
 	if r.api != nil {
 		s.api = r.api(s.inv, s.api)
 	}
@@ -182,6 +215,9 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 		switch {
 		case isMember && m.Role == string(want.Role):
 			st.State, st.Message, st.UserID = spacesv1alpha1.InviteeJoined, "", m.Member
+		case isMember && s.isProtected(m):
+			st.State, st.UserID = spacesv1alpha1.InviteeJoined, m.Member
+			st.Message = "the role of the service account or of the space's owner is never changed (stays " + m.Role + ")"
 		case isMember:
 			log.Info("Changing a member's role", "spaceInvite", klog.KObj(s.inv), "member", m.Member, "role", want.Role)
 			if _, err := s.api.SetAttendee(ctx, s.spaceID, m.Member, string(want.Role)); err != nil {
@@ -296,6 +332,9 @@ func (r *SpaceInviteReconciler) prune(ctx context.Context, s *inviteScope, st sp
 			return outcome{}, true // never joined, or already gone
 		}
 	}
+	if s.isProtected(m) {
+		return outcome{}, true
+	}
 	ctrl.LoggerFrom(ctx).Info("Removing a member this SpaceInvite invited", "spaceInvite", klog.KObj(s.inv), "member", m.Member)
 	if _, err := s.api.RemoveAttendee(ctx, s.spaceID, m.Member); err != nil && !spaces.IsNotFound(err) {
 		return failed(err, true), false
@@ -324,6 +363,10 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 					return r.finish(ctx, s, o)
 				}
 			}
+		} else if o.reason == spacesv1alpha1.ReasonNotAllowed {
+			// What the account does not allow now, pruning included, is
+			// left as it is rather than the deletion hanging.
+			r.event(s.inv, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed, "Deleted without pruning: %s", o.message)
 		} else if o.reason != spacesv1alpha1.ReasonWaitingForSpace {
 			return r.finish(ctx, s, o)
 		}

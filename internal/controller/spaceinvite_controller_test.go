@@ -18,7 +18,7 @@ import (
 
 func (w *world) newInvite(name string, spec spacesv1alpha1.SpaceInviteSpec) {
 	w.t.Helper()
-	if spec.SpaceRef == nil && spec.CredentialsRef == nil {
+	if spec.SpaceRef == nil && spec.CredentialsRef == nil && spec.AccountRef == nil {
 		spec.CredentialsRef = &spacesv1alpha1.CredentialsReference{Name: secretName}
 	}
 	for i := range spec.Invitees {

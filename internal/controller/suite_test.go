@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ import (
 
 // testResync is short so drift and steady-state tests take seconds.
 const testResync = 2 * time.Second
+
+// defaultAccount is the manager's --default-account in the suite.
+const defaultAccount = "suite-default"
 
 var (
 	k8s    client.Client // uncached, for assertions
@@ -77,7 +81,10 @@ func run(m *testing.M) int {
 	defer cancel()
 	resolver := credentials.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), credentials.Options{
 		QPS: 200, Burst: 50,
-		ClientOptions: spaces.ClientOptions{RequestTimeout: 5 * time.Second},
+		// Every world's fake listens on its own loopback port.
+		AllowAPIURL:    func(u string) bool { return strings.HasPrefix(u, "http://127.0.0.1:") },
+		DefaultAccount: defaultAccount,
+		ClientOptions:  spaces.ClientOptions{RequestTimeout: 5 * time.Second},
 	})
 	if err := SetupIndexes(ctx, mgr, resolver); err != nil {
 		panic(err)
@@ -107,6 +114,9 @@ func run(m *testing.M) int {
 		panic(err)
 	}
 	if err := (&CredentialsReconciler{Client: mgr.GetClient(), Credentials: resolver}).SetupWithManager(mgr); err != nil {
+		panic(err)
+	}
+	if err := (&ClusterSpacesAccountReconciler{Reconciler: base}).SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
 	go func() {
@@ -221,7 +231,7 @@ func (w *world) putNamedSecret(name string, data map[string][]byte) {
 
 func (w *world) newSpace(name string, spec spacesv1alpha1.SpaceSpec) *spacesv1alpha1.Space {
 	w.t.Helper()
-	if spec.CredentialsRef == nil {
+	if spec.CredentialsRef == nil && spec.AccountRef == nil {
 		spec.CredentialsRef = &spacesv1alpha1.CredentialsReference{Name: secretName}
 	}
 	sp := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns}, Spec: spec}

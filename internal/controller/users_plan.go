@@ -23,8 +23,10 @@ type userPlan struct {
 
 // planUsers compares the spec with what Spaces has (existing, by lower-case
 // email) and what this set did before (previous status). conflicts names
-// emails an older set manages. Only fields set in the spec are sent.
-func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]spaces.User, previous map[string]spacesv1alpha1.UserStatus, conflicts map[string]string) userPlan {
+// emails an older set manages. Only fields set in the spec are sent. A user
+// the set did not create (matched by the user id it created them with) is
+// updated only when manageExisting; deleted never.
+func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]spaces.User, previous map[string]spacesv1alpha1.UserStatus, conflicts map[string]string, manageExisting bool) userPlan {
 	var p userPlan
 	for _, u := range set.Spec.Users {
 		email := strings.ToLower(u.Email)
@@ -38,7 +40,14 @@ func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]sp
 		}
 		hash := userHash(u)
 		found, exists := existing[email]
+		if exists && st.CreatedBySet && st.UserID != "" && st.UserID != found.ID {
+			st.CreatedBySet, st.SpecHash = false, "" // re-created in Spaces by someone else
+		}
 		switch {
+		case exists && !st.CreatedBySet && !manageExisting:
+			st.UserID, st.State = found.ID, spacesv1alpha1.UserFailed
+			st.Message = "this user existed before the set; its account does not allow changing users it did not create (spec.allow.manageExistingUsers)"
+			p.settled = append(p.settled, st)
 		case !exists:
 			op := accountOp(spaces.BulkActionCreate, u)
 			p.ops, p.opUsers = append(p.ops, op), append(p.opUsers, st)
@@ -58,7 +67,7 @@ func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]sp
 	// and only if this set created them.
 	for email, prev := range previous {
 		if set.Spec.DeletionPolicy == spacesv1alpha1.DeletionPolicyDelete && prev.CreatedBySet {
-			if _, exists := existing[email]; exists || prev.UserID != "" {
+			if found, exists := existing[email]; exists && found.ID == prev.UserID {
 				p.ops = append(p.ops, spaces.BulkOperation{Action: spaces.BulkActionDelete, Email: prev.Email})
 				p.opUsers = append(p.opUsers, prev)
 			}

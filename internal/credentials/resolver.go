@@ -1,6 +1,7 @@
-// Package credentials turns an object's spec.credentialsRef (or the
-// operator's default) into a ready Spaces client, caching one per Secret and
-// rebuilding it the moment the Secret changes.
+// Package credentials turns where an object takes its key from (its own
+// Secret, a ClusterSpacesAccount, or the operator's default account) into a
+// ready Spaces client and the policy it is bound by, caching one client per
+// Secret and rebuilding it the moment the Secret changes.
 package credentials
 
 import (
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,14 +42,45 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// Source is where an object takes its key from: its own Secret
+// (credentialsRef), a ClusterSpacesAccount (accountRef), or, with neither,
+// the operator's default account.
+type Source struct {
+	CredentialsRef *spacesv1alpha1.CredentialsReference
+	AccountRef     *spacesv1alpha1.AccountReference
+}
+
+// Policy is what an object may do with its credential.
+type Policy struct {
+	// Account is the ClusterSpacesAccount lending the key; "" for a key in
+	// the object's own namespace (credentialsRef), the team's own service
+	// app, which may do everything its scopes allow.
+	Account string
+	// EmailDomains bound invitees, owners and users (empty: any).
+	EmailDomains []string
+	// Allow is what the account permits.
+	Allow spacesv1alpha1.AccountPermissions
+}
+
+// Unrestricted reports whether the policy is a team's own key's.
+func (p Policy) Unrestricted() bool { return p.Account == "" }
+
 // Options configure a Resolver.
 type Options struct {
-	// Default is the Secret used by objects without spec.credentialsRef
-	// (--default-credentials); nil: such objects have none.
-	Default *types.NamespacedName
-	// APIURL is the Spaces API base URL unless a Secret's api-url says
-	// otherwise.
+	// DefaultAccount is the ClusterSpacesAccount of objects with neither
+	// accountRef nor credentialsRef (--default-account); "": such objects
+	// have no credentials.
+	DefaultAccount string
+	// APIURL is the Spaces API base URL unless a Secret's api-url or an
+	// account's apiURL says otherwise.
 	APIURL string
+	// AllowedAPIURLs are the only API base URLs ever called
+	// (--allowed-api-urls); APIURL is always among them. Empty: production
+	// and staging.
+	AllowedAPIURLs []string
+	// AllowAPIURL, when set, decides instead of AllowedAPIURLs (tests, whose
+	// fakes listen on random ports).
+	AllowAPIURL func(string) bool
 	// QPS and Burst size each credential's shared token bucket.
 	QPS   float64
 	Burst int
@@ -76,6 +109,8 @@ type Resolver struct {
 type ref struct {
 	secret types.NamespacedName
 	key    string
+	// apiURL is an account's apiURL, which outranks the Secret's api-url.
+	apiURL string
 }
 
 type entry struct {
@@ -84,11 +119,15 @@ type entry struct {
 }
 
 // NewResolver returns a Resolver. cached must serve PartialObjectMetadata
-// of Secrets (the manager's client, with Secrets watched metadata-only);
-// direct reads Secrets uncached (the manager's API reader).
+// of Secrets and Namespaces and ClusterSpacesAccounts (the manager's
+// client, with Secrets watched metadata-only); direct reads Secrets
+// uncached (the manager's API reader).
 func NewResolver(cached, direct client.Reader, opts Options) *Resolver {
 	if opts.APIURL == "" {
 		opts.APIURL = spaces.ProductionURL
+	}
+	if len(opts.AllowedAPIURLs) == 0 {
+		opts.AllowedAPIURLs = []string{spaces.ProductionURL, spaces.StagingURL}
 	}
 	if opts.QPS <= 0 {
 		opts.QPS = spaces.DefaultQPS
@@ -99,35 +138,118 @@ func NewResolver(cached, direct client.Reader, opts Options) *Resolver {
 	return &Resolver{cached: cached, direct: direct, opts: opts, entries: map[ref]*entry{}, limiters: map[ref]*spaces.Limiter{}}
 }
 
-// SecretFor names the Secret an object in namespace uses: its own
-// credentialsRef, else the default. ok is false when there is none.
-func (r *Resolver) SecretFor(namespace string, cr *spacesv1alpha1.CredentialsReference) (secret types.NamespacedName, key string, ok bool) {
-	if cr != nil {
-		key = cr.Key
+// SourceKey names where an object in namespace takes its key from, for
+// indexes: "secret:NAMESPACE/NAME" for its own Secret, "account:NAME" for an
+// account (the default one included). ok is false when there is none.
+func (r *Resolver) SourceKey(namespace string, src Source) (string, bool) {
+	if src.CredentialsRef != nil {
+		return SecretSourceKey(types.NamespacedName{Namespace: namespace, Name: src.CredentialsRef.Name}), true
+	}
+	if name := r.AccountOf(src); name != "" {
+		return AccountSourceKey(name), true
+	}
+	return "", false
+}
+
+// SecretSourceKey is the SourceKey of objects using secret directly.
+func SecretSourceKey(secret types.NamespacedName) string { return "secret:" + secret.String() }
+
+// AccountSourceKey is the SourceKey of objects using account name.
+func AccountSourceKey(name string) string { return "account:" + name }
+
+// AccountOf names the account an object with src uses: its accountRef, or
+// the default account; "" for none (or its own Secret).
+func (r *Resolver) AccountOf(src Source) string {
+	if src.CredentialsRef != nil {
+		return ""
+	}
+	if src.AccountRef != nil {
+		return src.AccountRef.Name
+	}
+	return r.opts.DefaultAccount
+}
+
+// Resolve returns the credential of an object in namespace and the policy
+// it is bound by. Errors are *Error with reason CredentialsNotFound,
+// CredentialsInvalid or NotAllowed and a message saying what to do.
+func (r *Resolver) Resolve(ctx context.Context, namespace string, src Source) (*Credential, Policy, error) {
+	if cr := src.CredentialsRef; cr != nil {
+		key := cr.Key
 		if key == "" {
 			key = spacesv1alpha1.DefaultCredentialsKey
 		}
-		return types.NamespacedName{Namespace: namespace, Name: cr.Name}, key, true
+		cred, err := r.credential(ctx, ref{secret: types.NamespacedName{Namespace: namespace, Name: cr.Name}, key: key})
+		return cred, Policy{}, err
 	}
-	if r.opts.Default != nil {
-		return *r.opts.Default, spacesv1alpha1.DefaultCredentialsKey, true
+	name := r.AccountOf(src)
+	if name == "" {
+		return nil, Policy{}, &Error{Reason: spacesv1alpha1.ReasonCredentialsNotFound,
+			Message: "neither spec.accountRef nor spec.credentialsRef is set and the operator has no --default-account; name a ClusterSpacesAccount lent to this namespace, or a Secret in it holding the service-app key file"}
 	}
-	return types.NamespacedName{}, "", false
+	var account spacesv1alpha1.ClusterSpacesAccount
+	if err := r.cached.Get(ctx, client.ObjectKey{Name: name}, &account); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, Policy{}, &Error{Reason: spacesv1alpha1.ReasonCredentialsNotFound, Message: fmt.Sprintf(
+				"ClusterSpacesAccount %q not found; ask the platform team for the account to use, or use spec.credentialsRef", name)}
+		}
+		return nil, Policy{}, err
+	}
+	lent, err := r.lends(ctx, &account, namespace)
+	if err != nil {
+		return nil, Policy{}, err
+	}
+	if !lent {
+		return nil, Policy{}, &Error{Reason: spacesv1alpha1.ReasonNotAllowed, Message: fmt.Sprintf(
+			"ClusterSpacesAccount %q is not lent to namespace %q (its spec.namespaceSelector does not select it); ask the platform team to label the namespace, or use spec.credentialsRef", name, namespace)}
+	}
+	cred, err := r.Account(ctx, &account)
+	if err != nil {
+		return nil, Policy{}, err
+	}
+	return cred, Policy{Account: name, EmailDomains: account.Spec.EmailDomains, Allow: account.Spec.Allow}, nil
 }
 
-// Resolve returns the credential of an object in namespace with the given
-// credentialsRef. Errors are *Error with reason CredentialsNotFound or
-// CredentialsInvalid and a message saying what to do.
-func (r *Resolver) Resolve(ctx context.Context, namespace string, cr *spacesv1alpha1.CredentialsReference) (*Credential, error) {
-	secret, key, ok := r.SecretFor(namespace, cr)
-	if !ok {
-		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsNotFound,
-			Message: "spec.credentialsRef is not set and the operator has no --default-credentials; set spec.credentialsRef to a Secret in this namespace holding the service-app key file"}
+// Account returns the credential of an account's key, whoever uses it.
+func (r *Resolver) Account(ctx context.Context, account *spacesv1alpha1.ClusterSpacesAccount) (*Credential, error) {
+	sr := account.Spec.SecretRef
+	key := sr.Key
+	if key == "" {
+		key = spacesv1alpha1.DefaultCredentialsKey
 	}
-	k := ref{secret, key}
+	return r.credential(ctx, ref{secret: types.NamespacedName{Namespace: sr.Namespace, Name: sr.Name}, key: key, apiURL: account.Spec.APIURL})
+}
 
+// Lends reports whether account lends its key to namespace: its selector,
+// empty meaning nobody, matches the namespace's labels.
+func (r *Resolver) lends(ctx context.Context, account *spacesv1alpha1.ClusterSpacesAccount, namespace string) (bool, error) {
+	sel := account.Spec.NamespaceSelector
+	if sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0) {
+		return false, nil
+	}
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false, &Error{Reason: spacesv1alpha1.ReasonNotAllowed, Message: fmt.Sprintf(
+			"ClusterSpacesAccount %q has an invalid spec.namespaceSelector (%v); the platform team must correct it", account.Name, err)}
+	}
+	ns := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}}
+	if err := r.cached.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return selector.Matches(labels.Set(ns.Labels)), nil
+}
+
+// credential returns the cached client of a Secret's key, rebuilt when the
+// Secret has changed.
+func (r *Resolver) credential(ctx context.Context, k ref) (*Credential, error) {
+	secret, key := k.secret, k.key
 	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
-	if err := r.cached.Get(ctx, secret, meta); err != nil {
+	err := r.cached.Get(ctx, secret, meta)
+	if err != nil && !apierrors.IsNotFound(err) {
+		// An account's Secret may lie outside the namespaces the manager
+		// watches (--watch-namespaces): read it around the cache.
+		err = r.direct.Get(ctx, secret, meta)
+	}
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(k)
 			return nil, notFound(secret, key)
@@ -160,6 +282,24 @@ func (r *Resolver) Resolve(ctx context.Context, namespace string, cr *spacesv1al
 	return cred, nil
 }
 
+// APIURLAllowed reports whether the operator may call the API at base.
+func (r *Resolver) APIURLAllowed(base string) bool {
+	if r.opts.AllowAPIURL != nil {
+		return r.opts.AllowAPIURL(base)
+	}
+	want := normalizeURL(base)
+	for _, u := range append([]string{r.opts.APIURL}, r.opts.AllowedAPIURLs...) {
+		if normalizeURL(u) == want {
+			return true
+		}
+	}
+	return false
+}
+
+func normalizeURL(u string) string {
+	return strings.ToLower(strings.TrimRight(strings.TrimSpace(u), "/"))
+}
+
 func notFound(secret types.NamespacedName, key string) *Error {
 	return &Error{Reason: spacesv1alpha1.ReasonCredentialsNotFound, Message: fmt.Sprintf(
 		"Secret %s not found; create it from the downloaded key file: kubectl create secret generic %s -n %s --from-file=%s=./service-key-XXXX.json",
@@ -177,9 +317,17 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsInvalid, Message: fmt.Sprintf(
 			"Secret %s key %q: %v; download the key again from the developer portal", k.secret, k.key, err)}
 	}
-	apiURL := r.opts.APIURL
+	apiURL, from := r.opts.APIURL, "the manager's --api-url"
 	if v := strings.TrimSpace(string(s.Data[spacesv1alpha1.CredentialsAPIURLKey])); v != "" {
-		apiURL = v
+		apiURL, from = v, fmt.Sprintf("Secret %s key %q", k.secret, spacesv1alpha1.CredentialsAPIURLKey)
+	}
+	if k.apiURL != "" {
+		apiURL, from = k.apiURL, "the account's spec.apiURL"
+	}
+	if !r.APIURLAllowed(apiURL) {
+		// The value is not repeated: it may be anything, a key included.
+		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsInvalid, Message: fmt.Sprintf(
+			"%s names a Spaces API URL the operator may not call; it calls only the URLs of its --allowed-api-urls (production and staging by default)", from)}
 	}
 	tokens := spaces.NewTokenSource(key, spaces.TokenOptions{OnMint: r.opts.Metrics.JWTMinted})
 	opts := r.opts.ClientOptions
@@ -189,7 +337,7 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 	c, err := spaces.NewClient(apiURL, tokens, opts)
 	if err != nil {
 		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsInvalid, Message: fmt.Sprintf(
-			"Secret %s key %q: %v", k.secret, spacesv1alpha1.CredentialsAPIURLKey, err)}
+			"%s is not an absolute http(s) URL", from)}
 	}
 	return &Credential{Secret: k.secret, Client: c, Subject: key.Subject, KeyID: key.KeyID}, nil
 }

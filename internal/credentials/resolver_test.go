@@ -9,12 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/spaces"
 	"github.com/avayacloud/spaces-operator/internal/spaces/spacestest"
 )
 
@@ -31,43 +31,73 @@ func TestResolver(t *testing.T) {
 	k2, _ := fakeSpaces.AddKey(k1.Issuer)
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
+	_ = spacesv1alpha1.AddToScheme(scheme)
+	account := func(name string, sel *metav1.LabelSelector, apiURL string) *spacesv1alpha1.ClusterSpacesAccount {
+		return &spacesv1alpha1.ClusterSpacesAccount{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spacesv1alpha1.ClusterSpacesAccountSpec{
+			SecretRef: spacesv1alpha1.SecretKeyReference{Namespace: "ops", Name: "corp-key"}, APIURL: apiURL, NamespaceSelector: sel,
+			EmailDomains: []string{"corp.example"}, Allow: spacesv1alpha1.AccountPermissions{CreateSpaces: true}}}
+	}
+	teamSel := &metav1.LabelSelector{MatchLabels: map[string]string{"spaces.avayacloud.com/account": "corp"}}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Labels: map[string]string{"spaces.avayacloud.com/account": "corp"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}},
 		secret("team", "creds", map[string][]byte{"service-key.json": k1.JSON}),
 		secret("team", "custom-key", map[string][]byte{"my.json": k1.JSON, "api-url": []byte("https://loganstagingapis.esna.com/api")}),
+		secret("team", "elsewhere", map[string][]byte{"service-key.json": k1.JSON, "api-url": []byte("http://logging.internal:9200/index?x=")}),
 		secret("team", "empty", map[string][]byte{}),
 		secret("team", "broken", map[string][]byte{"service-key.json": []byte(`{"iss":"i","sub":"s","kid":"k","private_key":"-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----"}`)}),
-		secret("ops", "default-creds", map[string][]byte{"service-key.json": k1.JSON}),
+		secret("ops", "corp-key", map[string][]byte{"service-key.json": k1.JSON}),
+		account("corp", teamSel, ""),
+		account("nobody", nil, ""),
+		account("empty-selector", &metav1.LabelSelector{}, ""),
+		account("staging", teamSel, "https://loganstagingapis.esna.com/api"),
+		account("exfiltrate", teamSel, "https://attacker.example/api"),
 	).Build()
 	ctx := context.Background()
-	def := types.NamespacedName{Namespace: "ops", Name: "default-creds"}
-	r := NewResolver(c, c, Options{Default: &def})
+	r := NewResolver(c, c, Options{DefaultAccount: "corp"})
 	noDefault := NewResolver(c, c, Options{})
+	own := func(name, key string) Source {
+		return Source{CredentialsRef: &spacesv1alpha1.CredentialsReference{Name: name, Key: key}}
+	}
+	acct := func(name string) Source { return Source{AccountRef: &spacesv1alpha1.AccountReference{Name: name}} }
 
 	cases := []struct {
 		name     string
 		r        *Resolver
-		ref      *spacesv1alpha1.CredentialsReference
+		ns       string
+		src      Source
 		reason   string
 		kid, url string
+		account  string
 	}{
-		{"own Secret", r, &spacesv1alpha1.CredentialsReference{Name: "creds"}, "", k1.KeyID, "https://spacesapis.avayacloud.com/api"},
-		{"own key name and api-url", r, &spacesv1alpha1.CredentialsReference{Name: "custom-key", Key: "my.json"}, "", k1.KeyID, "https://loganstagingapis.esna.com/api"},
-		{"default", r, nil, "", k1.KeyID, "https://spacesapis.avayacloud.com/api"},
-		{"no default", noDefault, nil, spacesv1alpha1.ReasonCredentialsNotFound, "", ""},
-		{"missing Secret", r, &spacesv1alpha1.CredentialsReference{Name: "nope"}, spacesv1alpha1.ReasonCredentialsNotFound, "", ""},
-		{"missing key", r, &spacesv1alpha1.CredentialsReference{Name: "empty"}, spacesv1alpha1.ReasonCredentialsNotFound, "", ""},
-		{"broken key file", r, &spacesv1alpha1.CredentialsReference{Name: "broken"}, spacesv1alpha1.ReasonCredentialsInvalid, "", ""},
+		{"own Secret", r, "team", own("creds", ""), "", k1.KeyID, spaces.ProductionURL, ""},
+		{"own key name and api-url", r, "team", own("custom-key", "my.json"), "", k1.KeyID, spaces.StagingURL, ""},
+		{"own api-url outside the allowed URLs", r, "team", own("elsewhere", ""), spacesv1alpha1.ReasonCredentialsInvalid, "", "", ""},
+		{"default account", r, "team", Source{}, "", k1.KeyID, spaces.ProductionURL, "corp"},
+		{"default account, namespace not selected", r, "other", Source{}, spacesv1alpha1.ReasonNotAllowed, "", "", ""},
+		{"no default", noDefault, "team", Source{}, spacesv1alpha1.ReasonCredentialsNotFound, "", "", ""},
+		{"account", r, "team", acct("corp"), "", k1.KeyID, spaces.ProductionURL, "corp"},
+		{"account with its own API", r, "team", acct("staging"), "", k1.KeyID, spaces.StagingURL, "staging"},
+		{"account API outside the allowed URLs", r, "team", acct("exfiltrate"), spacesv1alpha1.ReasonCredentialsInvalid, "", "", ""},
+		{"account without a selector lends to nobody", r, "team", acct("nobody"), spacesv1alpha1.ReasonNotAllowed, "", "", ""},
+		{"account with an empty selector lends to nobody", r, "team", acct("empty-selector"), spacesv1alpha1.ReasonNotAllowed, "", "", ""},
+		{"missing account", r, "team", acct("nope"), spacesv1alpha1.ReasonCredentialsNotFound, "", "", ""},
+		{"missing Secret", r, "team", own("nope", ""), spacesv1alpha1.ReasonCredentialsNotFound, "", "", ""},
+		{"missing key", r, "team", own("empty", ""), spacesv1alpha1.ReasonCredentialsNotFound, "", "", ""},
+		{"broken key file", r, "team", own("broken", ""), spacesv1alpha1.ReasonCredentialsInvalid, "", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cred, err := tc.r.Resolve(ctx, "team", tc.ref)
+			cred, policy, err := tc.r.Resolve(ctx, tc.ns, tc.src)
 			if tc.reason != "" {
 				var ce *Error
 				if !errors.As(err, &ce) || ce.Reason != tc.reason {
 					t.Fatalf("err %v, want reason %s", err, tc.reason)
 				}
-				if strings.Contains(ce.Message, "QUJD") {
-					t.Fatal("key material in the message")
+				for _, secretish := range []string{"QUJD", "logging.internal", "attacker.example"} {
+					if strings.Contains(ce.Message, secretish) {
+						t.Fatalf("the message repeats what it refuses: %q", ce.Message)
+					}
 				}
 				return
 			}
@@ -77,13 +107,16 @@ func TestResolver(t *testing.T) {
 			if cred.KeyID != tc.kid || cred.Client.BaseURL() != tc.url || cred.Subject != k1.Subject {
 				t.Fatalf("kid %s url %s sub %s", cred.KeyID, cred.Client.BaseURL(), cred.Subject)
 			}
+			if policy.Account != tc.account || policy.Unrestricted() != (tc.account == "") {
+				t.Fatalf("policy %+v, want account %q", policy, tc.account)
+			}
 		})
 	}
 
 	t.Run("cached until the Secret changes", func(t *testing.T) {
-		ref := &spacesv1alpha1.CredentialsReference{Name: "creds"}
-		a, _ := r.Resolve(ctx, "team", ref)
-		b, _ := r.Resolve(ctx, "team", ref)
+		src := own("creds", "")
+		a, _, _ := r.Resolve(ctx, "team", src)
+		b, _, _ := r.Resolve(ctx, "team", src)
 		if a != b {
 			t.Fatal("an unchanged Secret was parsed again")
 		}
@@ -93,9 +126,27 @@ func TestResolver(t *testing.T) {
 		if err := c.Update(ctx, &s); err != nil {
 			t.Fatal(err)
 		}
-		rotated, err := r.Resolve(ctx, "team", ref)
+		rotated, _, err := r.Resolve(ctx, "team", src)
 		if err != nil || rotated == a || rotated.KeyID != k2.KeyID {
 			t.Fatalf("after rotation: %+v %v", rotated, err)
+		}
+	})
+
+	t.Run("source keys", func(t *testing.T) {
+		for _, tc := range []struct {
+			src  Source
+			want string
+		}{
+			{own("creds", ""), "secret:team/creds"},
+			{acct("corp"), "account:corp"},
+			{Source{}, "account:corp"},
+		} {
+			if got, ok := r.SourceKey("team", tc.src); !ok || got != tc.want {
+				t.Errorf("SourceKey(%+v) = %q, want %q", tc.src, got, tc.want)
+			}
+		}
+		if _, ok := noDefault.SourceKey("team", Source{}); ok {
+			t.Error("no default account, yet a source")
 		}
 	})
 }

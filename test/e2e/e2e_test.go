@@ -273,8 +273,8 @@ func TestE2E_LeaderElectionFailover(t *testing.T) {
 }
 
 // TestE2E_WatchNamespacesAndDefaultCredentials: a manager sharded to one
-// namespace reconciles only there, with default credentials kept in another
-// namespace (its own).
+// namespace reconciles only there, with a default account whose key is kept
+// in another namespace (the operator's own).
 func TestE2E_WatchNamespacesAndDefaultCredentials(t *testing.T) {
 	namespace(t, "ops") // holds the default credentials
 	kubectl(t, "", "create", "namespace", "shard")
@@ -283,7 +283,17 @@ func TestE2E_WatchNamespacesAndDefaultCredentials(t *testing.T) {
 	defer mgrMu.Unlock()
 	mgr.Stop()
 	var err error
-	mgr, err = startManager("--watch-namespaces", "shard", "--default-credentials", "ops/spaces-credentials")
+	kubectl(t, "", "label", "namespace", "shard", "spaces.avayacloud.com/account=corp")
+	kubectl(t, `
+apiVersion: spaces.avayacloud.com/v1alpha1
+kind: ClusterSpacesAccount
+metadata: {name: corp}
+spec:
+  secretRef: {namespace: ops, name: spaces-credentials}
+  namespaceSelector: {matchLabels: {spaces.avayacloud.com/account: corp}}
+  allow: {createSpaces: true}
+`, "apply", "-f", "-")
+	mgr, err = startManager("--watch-namespaces", "shard", "--default-account", "corp", "--operator-namespace", "ops")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +311,9 @@ func TestE2E_WatchNamespacesAndDefaultCredentials(t *testing.T) {
 	if n := len(spacesTitled(t, "Out Of The Shard")); n != 0 {
 		t.Fatal("a Space outside the shard reached Spaces")
 	}
-	// The default credentials Secret is in use, so it carries the finalizer.
+	// The default account's Secret is in use, so it carries the finalizer,
+	// and the account reports the key works.
+	kubectl(t, "", "wait", "--for=condition=Ready", "clusterspacesaccount/corp", "--timeout=60s")
 	if out := kubectl(t, "", "get", "secret", "spaces-credentials", "-n", "ops", "-o", "jsonpath={.metadata.finalizers}"); !strings.Contains(out, "spaces.avayacloud.com/in-use") {
 		t.Fatalf("default credentials finalizers: %q", out)
 	}
