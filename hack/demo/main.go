@@ -61,12 +61,23 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	step("Storing the fake's service-app key as Secret default/spaces-credentials")
+	step("Storing the fake's service-app key as Secret default/spaces-credentials (a team's own key)")
 	if err := st.CreateCredentials(ctx, "default", "spaces-credentials"); err != nil {
 		return err
 	}
-	step("Starting the manager (logs: %s)", logPath)
-	if _, err := st.StartManager("--resync-period", "30s"); err != nil {
+	step("Lending the company key to namespace default: Secret spaces-operator-system/corp-key and ClusterSpacesAccount demo")
+	if err := st.CreateCredentials(ctx, operatorNamespace, "corp-key"); err != nil {
+		return err
+	}
+	if _, err := st.Kubectl(ctx, demoAccount, "apply", "-f", "-"); err != nil {
+		return err
+	}
+	step("Starting the manager with --default-account demo (logs: %s)", logPath)
+	if _, err := st.StartManager("--resync-period", "30s", "--default-account", "demo", "--operator-namespace", operatorNamespace); err != nil {
+		return err
+	}
+	step("Applying a Space without any credentials reference (the default account's)")
+	if _, err := st.Kubectl(ctx, unreferencedSpace, "apply", "-n", "default", "-f", "-"); err != nil {
 		return err
 	}
 	step("Applying config/samples")
@@ -77,7 +88,7 @@ func run() error {
 	}
 	step("Waiting for every object to be Ready")
 	start := time.Now()
-	if _, err := st.Kubectl(ctx, "", "wait", "--for=condition=Ready", "avayaspaces", "--all", "-n", "default", "--timeout="+timeout.String()); err != nil {
+	if _, err := st.Kubectl(ctx, "", "wait", "--for=condition=Ready", "avayaspaces", "--all", "-A", "--timeout="+timeout.String()); err != nil {
 		out, _ := st.Kubectl(ctx, "", "get", "avayaspaces", "-A", "-o", "wide")
 		return fmt.Errorf("not Ready after %s:\n%s\n(see %s)", *timeout, out, logPath)
 	}
@@ -130,3 +141,24 @@ Press Ctrl-C to stop and clean up.
 	<-ctx.Done()
 	return nil
 }
+
+const operatorNamespace = "spaces-operator-system"
+
+// demoAccount lends the key in spaces-operator-system/corp-key to namespace
+// default only, as a platform team would to a team's namespace.
+const demoAccount = `apiVersion: spaces.avayacloud.com/v1alpha1
+kind: ClusterSpacesAccount
+metadata: {name: demo}
+spec:
+  secretRef: {namespace: spaces-operator-system, name: corp-key}
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}
+  emailDomains: [corp.example]
+  allow: {createSpaces: true, deleteSpaces: true, invite: true, manageUsers: true, licenses: [Business]}
+`
+
+// unreferencedSpace names no credentials: the default account serves it.
+const unreferencedSpace = `apiVersion: spaces.avayacloud.com/v1alpha1
+kind: Space
+metadata: {name: platform}
+spec: {title: Platform Team}
+`
