@@ -169,13 +169,18 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 	}
 	// Whatever a mark says (it may be forged where the admission policy is
 	// not installed), a space older than the object is not its creation.
-	since := s.space.CreationTimestamp.Time
-	if mark.first.After(since) {
-		since = mark.first
+	// Ticketed spaces prove themselves, so Spaces' clock may lag ours by
+	// the skew; without tickets nothing older than the object is taken.
+	since, created := mark.first.Add(-createClockSkew), s.space.CreationTimestamp.Time
+	if mark.attempt > 0 {
+		created = created.Add(-createClockSkew)
+	}
+	if created.After(since) {
+		since = created
 	}
 	var candidates []spaces.Space
 	for _, c := range list {
-		if c.Title != title || objectIDTime(c.ID).Before(since.Add(-createClockSkew)) {
+		if c.Title != title || objectIDTime(c.ID).Before(since) {
 			continue
 		}
 		claimed, err := r.claimedByAnother(ctx, s.space, c.ID)

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -38,8 +39,10 @@ const testResync = 2 * time.Second
 const defaultAccount = "suite-default"
 
 var (
-	k8s    client.Client // uncached, for assertions
-	scheme = runtime.NewScheme()
+	k8s client.Client // uncached, for assertions
+	// restConfig is the control plane's admin config, for impersonation.
+	restConfig *rest.Config
+	scheme     = runtime.NewScheme()
 	// wrappers lets a test wrap the Spaces API of the Spaces in its
 	// namespace (to simulate a crash mid-reconcile).
 	wrappers sync.Map // namespace -> func(*Space, spaceAPI) spaceAPI
@@ -70,6 +73,7 @@ func run(m *testing.M) int {
 			panic(err)
 		}
 	}
+	restConfig = env.Config
 	if k8s, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
 		panic(err)
 	}
