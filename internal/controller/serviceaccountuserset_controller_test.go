@@ -53,14 +53,7 @@ func (w *world) waitUserSet(name, reason string, cond func(*spacesv1alpha1.Servi
 
 func (w *world) editUserSet(name string, f func(*spacesv1alpha1.ServiceAccountUserSet)) {
 	w.t.Helper()
-	for range 10 {
-		set := w.getUserSet(name)
-		f(set)
-		if err := k8s.Update(w.ctx, set); err == nil {
-			return
-		}
-	}
-	w.t.Fatal("could not update")
+	updateWithRetries(w, func() *spacesv1alpha1.ServiceAccountUserSet { return w.getUserSet(name) }, f)
 }
 
 func users(n int, format string) []spacesv1alpha1.CompanyUser {

@@ -175,14 +175,17 @@ func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (out
 	if o, ok := checkInvitees(policy, spec.Invitees); !ok {
 		return o, false
 	}
-	if spec.SpaceID != "" && !policy.Unrestricted() && !policy.Allow.AdoptSpaces {
-		// A raw id must be a space this namespace manages: any other is
-		// another team's, or nobody's to hand out.
+	if spec.SpaceID != "" {
 		holder, err := claimHolder(ctx, r.Client, spec.SpaceID)
 		if err != nil {
 			return failed(err, false), false
 		}
-		if holder == nil || holder.Namespace != ns {
+		if holder != nil && holder.Spec.Owner != "" {
+			s.protected = append(s.protected, holder.Spec.Owner)
+		}
+		// Under an account, a raw id must be a space this namespace
+		// manages: any other is another team's, or nobody's to hand out.
+		if !policy.Unrestricted() && !policy.Allow.AdoptSpaces && (holder == nil || holder.Namespace != ns) {
 			return notAllowed(policy, "spec.allow.adoptSpaces", fmt.Sprintf(
 				"spec.spaceID %s: no Space in this namespace manages that space; use spec.spaceRef to a Space here", spec.SpaceID)), false
 		}

@@ -237,3 +237,42 @@ func TestSpaceInviteReconciler_BySpaceIDWithOwnCredentials(t *testing.T) {
 		t.Fatal("bob is not a member")
 	}
 }
+
+// TestSpaceInvite_NeverDemotesTheServiceAccountOrOwner: listing the service
+// account, or the Space's owner, with a lesser role changes nothing: the
+// operator would lock itself out, or take the space from its owner; prune
+// never removes them either.
+func TestSpaceInvite_NeverDemotesTheServiceAccountOrOwner(t *testing.T) {
+	w := newWorld(t, spacestest.Options{ActAsAddsServiceAccount: true})
+	alice := w.fake.AddUser("alice@corp.example", "Alice", "Owner")
+	w.newSpace("owned", spacesv1alpha1.SpaceSpec{Title: "Owned", Owner: "alice@corp.example"})
+	id := w.waitReady("owned").Status.SpaceID
+	sa, _ := w.fake.UserByEmail(w.key.Subject)
+	w.newInvite("demote", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "owned"}, Prune: true,
+		Invitees: []spacesv1alpha1.Invitee{{Email: w.key.Subject, Role: spacesv1alpha1.RoleGuest}, {Email: "alice@corp.example", Role: spacesv1alpha1.RoleMember}}})
+	inv := w.waitInvite("demote", spacesv1alpha1.ReasonSynced, nil)
+	for _, st := range inv.Status.Invitees {
+		if !strings.Contains(st.Message, "never changed") {
+			t.Errorf("%s: message %q does not say the role stays", st.Email, st.Message)
+		}
+	}
+	if got := w.memberRole(id, sa.ID); got != "admin" {
+		t.Fatalf("the service account is %q", got)
+	}
+	if got := w.memberRole(id, alice.ID); got != "admin" {
+		t.Fatalf("the owner is %q", got)
+	}
+	// Dropping them with prune removes neither.
+	w.editInvite("demote", func(inv *spacesv1alpha1.SpaceInvite) {
+		inv.Spec.Invitees = []spacesv1alpha1.Invitee{{Email: "bob@corp.example", Role: spacesv1alpha1.RoleMember}}
+	})
+	w.waitInvite("demote", spacesv1alpha1.ReasonSynced, func(inv *spacesv1alpha1.SpaceInvite) bool { return len(inv.Status.Invitees) == 1 })
+	if w.memberRole(id, sa.ID) != "admin" || w.memberRole(id, alice.ID) != "admin" {
+		t.Fatal("prune removed the service account or the owner")
+	}
+}
+
+func (w *world) editInvite(name string, f func(*spacesv1alpha1.SpaceInvite)) {
+	w.t.Helper()
+	updateWithRetries(w, func() *spacesv1alpha1.SpaceInvite { return w.getInvite(name) }, f)
+}

@@ -257,14 +257,21 @@ func (w *world) get(name string) *spacesv1alpha1.Space {
 // edit changes a Space with retries on conflict.
 func (w *world) edit(name string, f func(*spacesv1alpha1.Space)) {
 	w.t.Helper()
+	updateWithRetries(w, func() *spacesv1alpha1.Space { return w.get(name) }, f)
+}
+
+// updateWithRetries reads an object, changes it and writes it back, again
+// on conflicts.
+func updateWithRetries[T client.Object](w *world, get func() T, f func(T)) {
+	w.t.Helper()
 	for range 10 {
-		sp := w.get(name)
-		f(sp)
-		if err := k8s.Update(w.ctx, sp); err == nil {
+		obj := get()
+		f(obj)
+		if err := k8s.Update(w.ctx, obj); err == nil {
 			return
 		}
 	}
-	w.t.Fatal("could not update the Space")
+	w.t.Fatalf("could not update %T", get())
 }
 
 // eventually polls cond until it holds or 30 s pass.
