@@ -156,6 +156,10 @@ func TestTenancy(t *testing.T) {
 	}
 	bSpace("steal", spacesv1alpha1.SpaceSpec{Title: "Mine Now", SpaceID: victim, DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete}, nil)
 	b.waitReason("steal", spacesv1alpha1.ReasonSpaceClaimed)
+	// Suspended, it makes no call at all; its deletion must still not
+	// delete the space.
+	bSpace("steal-suspended", spacesv1alpha1.SpaceSpec{Title: "Mine Now", SpaceID: victim, Suspend: true, DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete}, nil)
+	b.waitReason("steal-suspended", spacesv1alpha1.ReasonSuspended)
 	bSpace("forged-id", spacesv1alpha1.SpaceSpec{Title: "Forged", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete},
 		map[string]string{spacesv1alpha1.AnnotationSpaceID: victim})
 	b.waitReason("forged-id", spacesv1alpha1.ReasonSpaceClaimed)
@@ -215,7 +219,7 @@ func TestTenancy(t *testing.T) {
 	}
 
 	// B deletes everything it made, Delete policies included.
-	for _, name := range []string{"steal", "forged-id", "forged-id-unclaimed", "forged-mark"} {
+	for _, name := range []string{"steal", "steal-suspended", "forged-id", "forged-id-unclaimed", "forged-mark"} {
 		if err := bob.Delete(b.ctx, &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.ns}}); err != nil {
 			t.Fatal(err)
 		}
