@@ -207,38 +207,29 @@ func (c *Client) ColleaguesBulk(ctx context.Context, emails []string) ([]User, e
 func (c *Client) BulkUpdateAccounts(ctx context.Context, ops []BulkOperation) ([]BulkResult, error) {
 	var results []BulkResult
 	for chunk := range chunks(ops, MaxBulkOperations) {
-		p, err := call[page[BulkResult]](ctx, c, request{ep: EndpointUsersBulkUpdate, path: "/users/bulkupdateaccounts", body: chunk})
+		var passwords []string
+		for _, op := range chunk {
+			if op.Password != "" {
+				passwords = append(passwords, string(op.Password))
+			}
+		}
+		p, err := call[page[BulkResult]](ctx, c, request{ep: EndpointUsersBulkUpdate, path: "/users/bulkupdateaccounts", body: chunk, secrets: passwords})
 		if err != nil {
-			return results, scrubPasswords(err, chunk)
+			return results, err
 		}
 		if len(p.Data) != len(chunk) {
 			return results, &Error{Kind: KindUnavailable, Endpoint: EndpointUsersBulkUpdate, StatusCode: http.StatusOK,
 				Message: fmt.Sprintf("%d results for %d operations", len(p.Data), len(chunk))}
 		}
 		for i := range p.Data {
+			p.Data[i].Status = Sanitize(p.Data[i].Status, passwords...)
 			if e := p.Data[i].Error; e != nil {
-				e.Message = redact(sanitizeMessage(e.Message), chunk)
+				e.Message = Sanitize(e.Message, passwords...)
 			}
 		}
 		results = append(results, p.Data...)
 	}
 	return results, nil
-}
-
-func redact(s string, ops []BulkOperation) string {
-	for _, op := range ops {
-		if op.Password != "" {
-			s = strings.ReplaceAll(s, string(op.Password), "[redacted]")
-		}
-	}
-	return s
-}
-
-func scrubPasswords(err error, ops []BulkOperation) error {
-	if e, ok := err.(*Error); ok {
-		e.Message = redact(e.Message, ops)
-	}
-	return err
 }
 
 // chunks yields s in slices of at most n.
@@ -283,10 +274,22 @@ func send[T any](ctx context.Context, c *Client, r request, decode func(Endpoint
 func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, limit ...int) ([]T, error) {
 	var items []T
 	seen := map[string]bool{}
-	for pageNo := 0; pageNo < maxPages; pageNo++ {
-		p, err := call[page[T]](ctx, c, r)
+	total := 0
+	for pageNo := 0; pageNo < MaxPages; pageNo++ {
+		body, err := c.do(ctx, r)
 		if err != nil {
 			return nil, err
+		}
+		if total += len(body); total > MaxListingBytes {
+			return nil, &Error{Kind: KindUnavailable, Endpoint: r.ep, StatusCode: http.StatusOK,
+				Message: fmt.Sprintf("the listing's pages add up to more than %d MiB; the operator reads no more", MaxListingBytes>>20)}
+		}
+		p := new(page[T])
+		if err := decodeInto(r.ep, body, p); err != nil {
+			return nil, err
+		}
+		if len(p.Data) == 0 {
+			return items, nil // an empty page ends a listing, whatever its links say
 		}
 		items = append(items, p.Data...)
 		if len(limit) > 0 && len(items) >= limit[0] {
@@ -311,5 +314,6 @@ func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, li
 			return items, nil
 		}
 	}
-	return nil, &Error{Kind: KindUnavailable, Endpoint: r.ep, StatusCode: http.StatusOK, Message: fmt.Sprintf("more than %d pages", maxPages)}
+	return nil, &Error{Kind: KindUnavailable, Endpoint: r.ep, StatusCode: http.StatusOK,
+		Message: fmt.Sprintf("the listing goes on for more than %d pages; the operator reads no more", MaxPages)}
 }

@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/go-logr/logr"
 )
 
 // Base URLs of the Spaces REST API.
@@ -31,9 +32,15 @@ const (
 	DefaultMaxRateLimitWait = 10 * time.Second
 	retryBaseDelay          = 250 * time.Millisecond
 	retryMaxDelay           = 10 * time.Second
-	maxResponseBytes        = 16 << 20
-	maxPages                = 1000
-	maxServerMessage        = 300
+	// MaxResponseBytes bounds one answer, MaxListingBytes all the pages of
+	// one listing, MaxPages their number: a server that sends more gets an
+	// error that says so, not the operator's memory.
+	MaxResponseBytes = 8 << 20
+	MaxListingBytes  = 32 << 20
+	MaxPages         = 200
+	// MaxRetryAfter caps a 429's Retry-After: a server asking for longer is
+	// asked again then.
+	MaxRetryAfter = 10 * time.Minute
 )
 
 // ClientOptions tune a Client. Zero values take the defaults.
@@ -69,13 +76,21 @@ type Client struct {
 // NewClient returns a client of the API at baseURL (ProductionURL,
 // StagingURL or anything else, e.g. a fake) signing with tokens.
 func NewClient(baseURL string, tokens *TokenSource, opts ClientOptions) (*Client, error) {
-	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("spaces API URL %q must be an absolute http(s) URL", baseURL)
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(baseURL), "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// The value is not repeated: it may be anything, a key included.
+		return nil, errors.New("the Spaces API URL must be an absolute http(s) URL without credentials, query or fragment")
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		copied := *opts.HTTPClient
+		hc = &copied
 	}
+	// A redirect is answered, never followed: following it would carry the
+	// Authorization header wherever the server points.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.HTTPClient = hc
 	if opts.Limiter == nil {
 		opts.Limiter = NewLimiter(DefaultQPS, DefaultBurst, nil)
 	}
@@ -130,6 +145,8 @@ type request struct {
 	query  url.Values
 	body   any
 	header http.Header
+	// secrets the body carries (passwords), redacted from any answer.
+	secrets []string
 }
 
 // do sends req, retrying where safe, and returns the response body.
@@ -181,16 +198,24 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 			// One fresh token, in case the cached one was revoked or the key
 			// just rotated; a second 401 is the key's fault.
 			if reauthenticated {
-				return nil, c.apiError(req.ep, status, header, body)
+				return nil, c.apiError(req.ep, status, header, body, req.secrets...)
 			}
 			reauthenticated = true
 			c.observeRetry(req.ep, "unauthorized")
 			continue
+		case status >= 300 && status < 400:
+			return nil, &Error{Kind: KindUnavailable, Endpoint: req.ep, StatusCode: status,
+				Message: fmt.Sprintf("Spaces answered %d, a redirect, which the operator never follows; check the API URL", status)}
 		case status == http.StatusTooManyRequests:
 			// A 429 means Spaces did nothing, so any request may be repeated.
-			applied := c.opts.Limiter.Pause(parseRetryAfter(header.Get("Retry-After"), time.Now()))
+			retryAfter := parseRetryAfter(header.Get("Retry-After"), time.Now())
+			if retryAfter > MaxRetryAfter {
+				logr.FromContextOrDiscard(ctx).Info("Capping a 429's Retry-After", "endpoint", req.ep.Name, "asked", retryAfter.Round(time.Second).String(), "cap", MaxRetryAfter.String())
+				retryAfter = MaxRetryAfter
+			}
+			applied := c.opts.Limiter.Pause(retryAfter)
 			if attempt >= c.opts.MaxRetries {
-				e := c.apiError(req.ep, status, header, body)
+				e := c.apiError(req.ep, status, header, body, req.secrets...)
 				e.RetryAfter = applied
 				return nil, e
 			}
@@ -198,11 +223,11 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 			continue // the limiter waits out the pause
 		case status >= 500:
 			if !req.ep.Idempotent || attempt >= c.opts.MaxRetries {
-				return nil, c.apiError(req.ep, status, header, body)
+				return nil, c.apiError(req.ep, status, header, body, req.secrets...)
 			}
 			retryReason = "unavailable"
 		default:
-			return nil, c.apiError(req.ep, status, header, body)
+			return nil, c.apiError(req.ep, status, header, body, req.secrets...)
 		}
 		c.observeRetry(req.ep, retryReason)
 		if err := c.opts.Sleep(ctx, jitteredBackoff(retryBaseDelay, retryMaxDelay, attempt)); err != nil {
@@ -239,10 +264,14 @@ func (c *Client) send(ctx context.Context, req request, target string, payload [
 		return 0, nil, nil, scrubURLError(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	c.observe(req.ep, strconv.Itoa(resp.StatusCode), start)
 	if err != nil {
 		return 0, nil, nil, err
+	}
+	if len(data) > MaxResponseBytes {
+		return 0, nil, nil, &Error{Kind: KindUnavailable, Endpoint: req.ep, StatusCode: resp.StatusCode,
+			Message: fmt.Sprintf("the answer is larger than %d MiB; the operator reads no more", MaxResponseBytes>>20)}
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }
@@ -284,10 +313,10 @@ type errorBody struct {
 	Scope   string `json:"scope"`
 }
 
-func (c *Client) apiError(ep Endpoint, status int, header http.Header, body []byte) *Error {
+func (c *Client) apiError(ep Endpoint, status int, header http.Header, body []byte, secrets ...string) *Error {
 	var eb errorBody
 	_ = json.Unmarshal(body, &eb)
-	e := &Error{Endpoint: ep, StatusCode: status, Message: sanitizeMessage(eb.Message)}
+	e := &Error{Endpoint: ep, StatusCode: status, Message: Sanitize(eb.Message, secrets...)}
 	switch {
 	case status == http.StatusUnauthorized:
 		e.Kind = KindUnauthorized
@@ -305,21 +334,6 @@ func (c *Client) apiError(ep Endpoint, status int, header http.Header, body []by
 		e.Kind = KindInvalid
 	}
 	return e
-}
-
-// sanitizeMessage keeps a server message fit for a status condition: one
-// line, printable, bounded.
-func sanitizeMessage(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.TrimSpace(s))
-	if len(s) > maxServerMessage {
-		s = s[:maxServerMessage] + "…"
-	}
-	return s
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 if absent
