@@ -10,16 +10,21 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.spaceID) || (has(self.spaceID) && self.spaceID == oldSelf.spaceID)",message="spaceID is immutable once set: delete and re-create the Space to manage another space",fieldPath=.spaceID
 // +kubebuilder:validation:XValidation:rule="!(has(self.accountRef) && has(self.credentialsRef))",message="set at most one of accountRef and credentialsRef",fieldPath=.accountRef
 type SpaceSpec struct {
-	// title of the space as members see it.
+	// title of the space as members see it: one line, without control
+	// characters or bidirectional overrides.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self.trim().size() > 0",message="title must not be blank"
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1f\x7f\x{200e}\x{200f}\x{061c}\x{202a}-\x{202e}\x{2066}-\x{2069}]*$`
 	Title string `json:"title"`
 
 	// description of the space. Omitted: the description is not managed.
+	// Line breaks and tabs are allowed; other control characters and
+	// bidirectional overrides are not.
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{200e}\x{200f}\x{061c}\x{202a}-\x{202e}\x{2066}-\x{2069}]*$`
 	Description *string `json:"description,omitempty"`
 
 	// owner is the email of the user who will own the space. The space is

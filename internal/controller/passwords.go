@@ -2,6 +2,8 @@ package controller
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 	"strings"
@@ -29,11 +31,25 @@ func newPassword() (string, error) {
 	return b.String(), nil
 }
 
+// maxSecretKey is the longest key a Secret may have.
+const maxSecretKey = 253
+
 // passwordKey is the Secret key holding a user's password. Secret keys
 // allow only letters, digits, '-', '_' and '.', so the other characters an
 // email may hold are spelled out; '_' is doubled first, which keeps the
-// mapping one-to-one: alice@corp.example -> alice_at_corp.example.
+// mapping one-to-one: alice@corp.example -> alice_at_corp.example. An email
+// whose spelled-out key would be too long (many '%', say) gets
+// user-<sha256 of the email>: never a readable key, which always holds
+// "_at_", so the two forms cannot meet.
 func passwordKey(email string) string {
+	if k := readablePasswordKey(email); len(k) <= maxSecretKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return "user-" + hex.EncodeToString(sum[:])
+}
+
+func readablePasswordKey(email string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(email) {
 		switch {
