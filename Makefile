@@ -1,7 +1,8 @@
 # spaces-operator. `make help` lists the targets.
 
-# Image the Dockerfile builds (make docker-build IMG=...).
-IMG ?= spaces-operator:latest
+# The release, and the image the Dockerfile builds (make docker-build IMG=...).
+VERSION ?= 0.1.0
+IMG ?= spaces-operator:v$(VERSION)
 
 GO ?= go
 CONTROLLER_GEN ?= $(GO) tool controller-gen
@@ -95,7 +96,7 @@ KUBECTL ?= $(shell command -v kubectl 2>/dev/null || echo "$(ENVTEST_ASSETS)/kub
 .PHONY: build-installer
 build-installer: ## Render config/default with IMG into dist/install.yaml.
 	@mkdir -p $(DIST)
-	$(KUBECTL) kustomize config/default | sed 's|image: spaces-operator:latest|image: $(IMG)|' > $(DIST)/install.yaml
+	$(KUBECTL) kustomize config/default | sed 's|image: spaces-operator:v[0-9.]*|image: $(IMG)|' > $(DIST)/install.yaml
 	@echo "wrote $(DIST)/install.yaml"
 
 .PHONY: deploy

@@ -11,16 +11,14 @@ import (
 
 	zaplib "go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
@@ -32,6 +30,7 @@ import (
 func main() {
 	var (
 		metricsAddr    string
+		metricsSecure  bool
 		probeAddr      string
 		leaderElect    bool
 		leaderLockNS   string
@@ -46,7 +45,8 @@ func main() {
 		watchNS        string
 		operatorNS     string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, only to callers the API server authenticates and allows (the metrics-reader ClusterRole); false: plain HTTP for anyone.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderLockNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own namespace).")
@@ -76,30 +76,17 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(spacesv1alpha1.AddToScheme(scheme))
 
-	cacheOpts := cache.Options{}
-	if watchNS != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range strings.Split(watchNS, ",") {
-			if ns = strings.TrimSpace(ns); ns != "" {
-				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-			}
-		}
-		if operatorNS != "" {
-			// The accounts' Secrets live outside the watched namespaces
-			// (the operator's own, typically); only their Secrets are needed.
-			secrets := map[string]cache.Config{operatorNS: {}}
-			for ns := range cacheOpts.DefaultNamespaces {
-				secrets[ns] = cache.Config{}
-			}
-			cacheOpts.ByObject = map[client.Object]cache.ByObject{&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}: {Namespaces: secrets}}
-		}
-	}
+	cacheOpts := controller.CacheOptions(splitList(watchNS), operatorNS)
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         cacheOpts,
 		LeaderElectionReleaseOnCancel: true,
-		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                       metricsOptions(metricsAddr, metricsSecure),
+		// Shutdown waits for reconciles in flight, a Spaces request among
+		// them; the Deployment's grace period is longer than this plus
+		// one --api-timeout.
+		GracefulShutdownTimeout: ptrTo(30 * time.Second),
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "spaces-operator.spaces.avayacloud.com",
@@ -164,3 +151,16 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// metricsOptions serves metrics the kubebuilder v4 way: HTTPS (a
+// self-signed certificate unless one is mounted) behind the API server's
+// authentication and authorization.
+func metricsOptions(addr string, secure bool) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: addr, SecureServing: secure}
+	if secure {
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return opts
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -286,3 +286,18 @@ func TestInitialUpdate(t *testing.T) {
 		t.Fatalf("description %q", *u.Description)
 	}
 }
+
+func TestStripSecretMetadata(t *testing.T) {
+	secret := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "s",
+		Annotations:   map[string]string{lastAppliedAnnotation: `{"data":{"service-key.json":"c2VjcmV0"}}`, "team": "a"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply"}}}}
+	if _, err := stripSecretMetadata(secret); err != nil {
+		t.Fatal(err)
+	}
+	if secret.ManagedFields != nil || secret.Annotations[lastAppliedAnnotation] != "" || secret.Annotations["team"] != "a" {
+		t.Fatalf("managedFields %v, annotations %v", secret.ManagedFields, secret.Annotations)
+	}
+	if _, err := stripSecretMetadata("tombstone"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -77,7 +77,7 @@ func run(m *testing.M) int {
 	if k8s, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
 		panic(err)
 	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Cache: CacheOptions(nil, ""), Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		panic(err)
 	}

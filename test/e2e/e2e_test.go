@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -37,7 +38,7 @@ func run(m *testing.M) int {
 	}
 	defer stop()
 	probeAddr, metricsAddr = freeAddr(), freeAddr()
-	if mgr, err = startManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr); err != nil {
+	if mgr, err = startManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr, "--metrics-secure=false"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -145,6 +146,32 @@ func TestE2E_ProbesAndMetrics(t *testing.T) {
 	for _, want := range []string{"spaces_api_request_duration_seconds", "spaces_jwt_mints_total", `spaces_operator_objects{kind="Space",ready="True"}`, "controller_runtime_reconcile_total"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	// By default metrics are served over HTTPS, to authorized callers only.
+	// (This manager watches a namespace that does not exist: it reconciles
+	// nothing beside the shared one.)
+	secureAddr := freeAddr()
+	secure, err := startManager("--watch-namespaces", "no-such-namespace", "--metrics-bind-address", secureAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secure.Stop()
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	eventually(t, "the secure endpoint to refuse an anonymous scrape", 60*time.Second, func() bool {
+		resp, err := insecure.Get("https://" + secureAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
+	})
+	if resp, err := http.Get("http://" + secureAddr + "/metrics"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if strings.Contains(string(b), "spaces_api") {
+			t.Fatal("metrics answered over plain HTTP")
 		}
 	}
 }

@@ -1,0 +1,53 @@
+package controller
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// lastAppliedAnnotation is where client-side kubectl apply keeps the whole
+// object it applied: for a Secret, its data.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// CacheOptions is what the manager caches: every kind in watchNamespaces
+// (all when empty), and of Secrets only their metadata, also in
+// operatorNamespace (where the accounts' keys live), without managedFields
+// or the last-applied annotation: a Secret created by client-side kubectl
+// apply carries its data in that annotation, and the cache must hold
+// neither key material nor more than a few hundred bytes per Secret.
+func CacheOptions(watchNamespaces []string, operatorNamespace string) cache.Options {
+	secretMeta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
+	secrets := cache.ByObject{Transform: stripSecretMetadata}
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{secretMeta: secrets}}
+	if len(watchNamespaces) == 0 {
+		return opts
+	}
+	opts.DefaultNamespaces = map[string]cache.Config{}
+	secrets.Namespaces = map[string]cache.Config{}
+	for _, ns := range watchNamespaces {
+		opts.DefaultNamespaces[ns] = cache.Config{}
+		secrets.Namespaces[ns] = cache.Config{}
+	}
+	if operatorNamespace != "" {
+		secrets.Namespaces[operatorNamespace] = cache.Config{}
+	}
+	opts.ByObject[secretMeta] = secrets
+	return opts
+}
+
+// stripSecretMetadata drops from a cached Secret what the operator never
+// reads and must not hold.
+func stripSecretMetadata(obj any) (any, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return obj, nil // a tombstone: nothing to strip
+	}
+	m.SetManagedFields(nil)
+	if ann := m.GetAnnotations(); ann[lastAppliedAnnotation] != "" {
+		delete(ann, lastAppliedAnnotation)
+		m.SetAnnotations(ann)
+	}
+	return obj, nil
+}
