@@ -87,10 +87,10 @@ func main() {
 		// them; the Deployment's grace period is longer than this plus
 		// one --api-timeout.
 		GracefulShutdownTimeout: ptrTo(30 * time.Second),
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                leaderElect,
-		LeaderElectionID:              "spaces-operator.spaces.avayacloud.com",
-		LeaderElectionNamespace:       leaderLockNS,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "spaces-operator.spaces.avayacloud.com",
+		LeaderElectionNamespace: leaderLockNS,
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
