@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
@@ -77,7 +80,15 @@ func run(m *testing.M) int {
 	if k8s, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
 		panic(err)
 	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Cache: CacheOptions(nil, ""), Metrics: metricsserver.Options{BindAddress: "0"}})
+	// The manager runs as the operator's service account with exactly the
+	// generated ClusterRole: a permission the code needs and the role lacks
+	// fails these tests.
+	operatorConfig, err := asOperator(env.Config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{Scheme: scheme, Cache: CacheOptions(nil, ""), Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		panic(err)
 	}
@@ -358,3 +369,32 @@ func (w *world) waitEvent(name, reason string) []string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// operatorUser is who the suite's manager runs as.
+const operatorUser = "system:serviceaccount:spaces-operator-system:spaces-operator-controller-manager"
+
+// asOperator binds config/rbac/role.yaml, as generated, to operatorUser
+// and returns a config impersonating it.
+func asOperator(admin *rest.Config) (*rest.Config, error) {
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal(data, &role); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := k8s.Create(ctx, &role); err != nil {
+		return nil, err
+	}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: operatorUser, APIGroup: rbacv1.GroupName}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name}}
+	if err := k8s.Create(ctx, binding); err != nil {
+		return nil, err
+	}
+	cfg := rest.CopyConfig(admin)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser, Groups: []string{"system:serviceaccounts", "system:authenticated"}}
+	return cfg, nil
+}
