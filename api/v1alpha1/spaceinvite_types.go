@@ -32,7 +32,8 @@ type SpaceInviteSpec struct {
 	Invitees []Invitee `json:"invitees"`
 
 	// notify: Email (the default) lets Spaces email the invitations; None
-	// sends nothing and puts each invitee's join link in status instead.
+	// sends nothing and keeps each invitee's join link in the Secret named
+	// by status.joinLinksSecret (NAME-join-links) instead.
 	// +optional
 	// +kubebuilder:default=Email
 	Notify NotifyPolicy `json:"notify,omitempty"`
@@ -146,9 +147,6 @@ type InviteeStatus struct {
 	// message from Spaces when the invitation failed.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// joinURL is the invitation link, with notify None.
-	// +optional
-	JoinURL string `json:"joinURL,omitempty"`
 	// invitedAt is when the invitation was sent.
 	// +optional
 	InvitedAt *metav1.Time `json:"invitedAt,omitempty"`
@@ -166,6 +164,13 @@ type SpaceInviteStatus struct {
 	// +optional
 	// +listType=atomic
 	Invitees []InviteeStatus `json:"invitees,omitempty"`
+
+	// joinLinksSecret names the Secret, owned by this object, holding each
+	// invitee's join link with notify None (one key per invitee: the email
+	// with @ spelled _at_, or user-id.<userID>). Links are credentials to the
+	// space, so they are not in status, which the view role can read.
+	// +optional
+	JoinLinksSecret string `json:"joinLinksSecret,omitempty"`
 
 	// joined is the number of invitees who are members with their role.
 	// +optional

@@ -6,13 +6,13 @@ package controller
 // controller-gen turns them into config/rbac/role.yaml. The kinds are only
 // ever patched (finalizers, bookkeeping, status). Secrets: credentials are
 // read (metadata cached, data read directly) and carry the in-use
-// finalizer; ServiceAccountUserSet creates and updates its password Secret,
-// owned by the set (hence its finalizers). Token and access reviews guard
+// finalizer; a ServiceAccountUserSet keeps its passwords, a SpaceInvite its
+// join links, in a Secret it owns (hence their finalizers). Token and access reviews guard
 // the metrics endpoint.
 //
 // +kubebuilder:rbac:groups=spaces.avayacloud.com,resources=spaces;spaceinvites;serviceaccountusersets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=spaces.avayacloud.com,resources=spaces/status;spaceinvites/status;serviceaccountusersets/status,verbs=patch
-// +kubebuilder:rbac:groups=spaces.avayacloud.com,resources=serviceaccountusersets/finalizers,verbs=update
+// +kubebuilder:rbac:groups=spaces.avayacloud.com,resources=serviceaccountusersets/finalizers;spaceinvites/finalizers,verbs=update
 // +kubebuilder:rbac:groups=spaces.avayacloud.com,resources=clusterspacesaccounts,verbs=get;list;watch
 // +kubebuilder:rbac:groups=spaces.avayacloud.com,resources=clusterspacesaccounts/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch

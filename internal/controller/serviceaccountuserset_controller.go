@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -287,18 +285,9 @@ func (r *ServiceAccountUserSetReconciler) setPasswords(ctx context.Context, s *u
 	if len(creates) == 0 {
 		return nil
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.set.Namespace, Name: passwordSecretName(s.set)}}
-	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), secret)
-	switch {
-	case apierrors.IsNotFound(err):
-		secret.Labels = map[string]string{"app.kubernetes.io/managed-by": "spaces-operator"}
-		if err := controllerutil.SetControllerReference(s.set, secret, r.Scheme()); err != nil {
-			return err
-		}
-	case err != nil:
+	secret, err := r.ownedSecret(ctx, s.set, passwordSecretName(s.set), "spec.passwordSecretName")
+	if err != nil {
 		return err
-	case !metav1.IsControlledBy(secret, s.set):
-		return fmt.Errorf("the Secret %s exists and does not belong to this ServiceAccountUserSet; choose another spec.passwordSecretName", secret.Name)
 	}
 	if secret.Data == nil {
 		secret.Data = map[string][]byte{}
@@ -320,10 +309,7 @@ func (r *ServiceAccountUserSetReconciler) setPasswords(ctx context.Context, s *u
 	if !changed {
 		return nil
 	}
-	if secret.ResourceVersion == "" {
-		return r.Create(ctx, secret)
-	}
-	return r.Update(ctx, secret)
+	return r.saveSecret(ctx, secret)
 }
 
 // reconcileDelete deletes, under deletionPolicy Delete, the users this set

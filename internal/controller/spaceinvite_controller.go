@@ -296,36 +296,89 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 		return failed(err, false), false
 	}
 	ctrl.LoggerFrom(ctx).Info("Inviting to the space", "spaceInvite", klog.KObj(s.inv), "spaceID", s.spaceID, "count", len(idx))
-	resp, err := s.api.Invite(ctx, s.spaceID, req)
-	if err != nil {
-		if spaces.KindOf(err) == spaces.KindInvalid {
-			for _, i := range idx {
-				next[i].State, next[i].Message, next[i].InvitedAt = spacesv1alpha1.InviteeFailed, err.Error(), nil
-			}
-			return outcome{}, true
-		}
-		if spaces.DefinitelyNotDone(err) {
-			for _, i := range idx {
-				next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
-			}
-		} else {
-			// It may or may not have gone out; sending it again could invite
-			// twice, so it is not retried, and the user is told.
-			for _, i := range idx {
-				next[i].Message = "the invitation may not have been sent (" + err.Error() + "); remove the invitee and add it back to send it again"
-			}
-		}
-		s.status.Invitees = next
-		return failed(err, true), false
-	}
-	if resp.InviteContent != nil {
-		link := joinLink(resp.InviteContent.Text)
+	// One call for all, except with notify None: Spaces answers each call
+	// with one link, so each invitee gets a call, and their own link.
+	groups := [][]int{idx}
+	if req.InformChannel == spaces.InformChannelClient {
+		groups = nil
 		for _, i := range idx {
-			next[i].JoinURL = link
+			groups = append(groups, []int{i})
+		}
+	}
+	all := req.Invitees
+	for g, group := range groups {
+		req.Invitees = nil
+		for _, i := range group {
+			req.Invitees = append(req.Invitees, all[slices.Index(idx, i)])
+		}
+		resp, err := s.api.Invite(ctx, s.spaceID, req)
+		if spaces.KindOf(err) == spaces.KindInvalid {
+			r.inviteFailed(s, next, group, err) // refused alone: the others go on
+			continue
+		}
+		if err != nil {
+			for _, later := range groups[g+1:] {
+				for _, i := range later { // never sent
+					next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
+				}
+			}
+			return r.inviteFailed(s, next, group, err)
+		}
+		if resp.InviteContent != nil && len(group) == 1 {
+			if err := r.keepJoinLink(ctx, s, next[group[0]], joinLink(resp.InviteContent.Text)); err != nil {
+				next[group[0]].Message = "invited, but the join link could not be kept: " + spaces.Sanitize(err.Error())
+			}
 		}
 	}
 	r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Invited %s", strings.Join(names, ", "))
 	return outcome{}, true
+}
+
+// inviteFailed records a failed invitation call for the invitees of group.
+func (r *SpaceInviteReconciler) inviteFailed(s *inviteScope, next []spacesv1alpha1.InviteeStatus, group []int, err error) (outcome, bool) {
+	if spaces.KindOf(err) == spaces.KindInvalid {
+		for _, i := range group {
+			next[i].State, next[i].Message, next[i].InvitedAt = spacesv1alpha1.InviteeFailed, err.Error(), nil
+		}
+		s.status.Invitees = next
+		return outcome{}, true
+	}
+	if spaces.DefinitelyNotDone(err) {
+		for _, i := range group {
+			next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
+		}
+	} else {
+		// It may or may not have gone out; sending it again could invite
+		// twice, so it is not retried, and the user is told.
+		for _, i := range group {
+			next[i].Message = "the invitation may not have been sent (" + err.Error() + "); remove the invitee and add it back to send it again"
+		}
+	}
+	s.status.Invitees = next
+	return failed(err, true), false
+}
+
+// keepJoinLink stores an invitee's join link in the Secret the SpaceInvite
+// owns, and names it in status.
+func (r *SpaceInviteReconciler) keepJoinLink(ctx context.Context, s *inviteScope, st spacesv1alpha1.InviteeStatus, link string) error {
+	if link == "" {
+		return nil
+	}
+	name := s.inv.Name + "-join-links"
+	secret, err := r.ownedSecret(ctx, s.inv, name, "metadata.name")
+	if err != nil {
+		return err
+	}
+	key := "user-id." + st.UserID
+	if st.Email != "" {
+		key = passwordKey(st.Email)
+	}
+	secret.Data[key] = []byte(link)
+	if err := r.saveSecret(ctx, secret); err != nil {
+		return err
+	}
+	s.status.JoinLinksSecret = name
+	return nil
 }
 
 func (r *SpaceInviteReconciler) prune(ctx context.Context, s *inviteScope, st spacesv1alpha1.InviteeStatus, byKey map[string]spaces.Member) (outcome, bool) {

@@ -2,11 +2,13 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -157,14 +159,37 @@ func TestSpaceInviteReconciler_NoSecondInvitationAfterCrash(t *testing.T) {
 	}
 }
 
-func TestSpaceInviteReconciler_NotifyNonePutsJoinLinksInStatus(t *testing.T) {
+// TestSpaceInviteReconciler_NotifyNoneKeepsJoinLinksInASecret: each
+// invitee gets a link of their own, kept in a Secret the SpaceInvite owns
+// (the view role reads status, never Secrets), named in status.
+func TestSpaceInviteReconciler_NotifyNoneKeepsJoinLinksInASecret(t *testing.T) {
 	w := newWorld(t, spacestest.Options{})
 	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
 	w.newInvite("quiet", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"}, Notify: spacesv1alpha1.NotifyNone,
-		Invitees: []spacesv1alpha1.Invitee{{Email: "frank@partner.example", Role: spacesv1alpha1.RoleGuest}}})
+		Invitees: []spacesv1alpha1.Invitee{{Email: "frank@partner.example", Role: spacesv1alpha1.RoleGuest}, {Email: "gina@partner.example", Role: spacesv1alpha1.RoleGuest}}})
 	inv := w.waitInvite("quiet", spacesv1alpha1.ReasonSynced, nil)
-	if u := inv.Status.Invitees[0].JoinURL; !strings.Contains(u, "/spaces/invites/") || !strings.Contains(u, "/join?inviteInfo=") {
-		t.Fatalf("join URL %q", u)
+	if inv.Status.JoinLinksSecret != "quiet-join-links" {
+		t.Fatalf("status.joinLinksSecret %q", inv.Status.JoinLinksSecret)
+	}
+	var secret corev1.Secret
+	if err := k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: inv.Status.JoinLinksSecret}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	frank, gina := string(secret.Data["frank_at_partner.example"]), string(secret.Data["gina_at_partner.example"])
+	for _, u := range []string{frank, gina} {
+		if !strings.Contains(u, "/spaces/invites/") || !strings.Contains(u, "/join?inviteInfo=") {
+			t.Fatalf("join link %q", u)
+		}
+	}
+	if frank == gina {
+		t.Fatal("one link was given to two invitees")
+	}
+	if !metav1.IsControlledBy(&secret, inv) {
+		t.Fatal("the links Secret is not owned by the SpaceInvite")
+	}
+	raw, _ := json.Marshal(inv.Status)
+	if strings.Contains(string(raw), "inviteInfo") {
+		t.Fatalf("a join link is in status: %s", raw)
 	}
 }
 
