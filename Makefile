@@ -64,8 +64,9 @@ storm: ## The full crash storm: STORM_KILLS SIGKILLs of the manager during STORM
 		$(GO) test ./test/storm -run TestStorm -count=1 -v -timeout 60m
 
 .PHONY: bench
-bench: ## Run the benchmarks.
+bench: ## Run the benchmarks (the Spaces client, and the cache's memory per Secret against the envtest API server).
 	$(GO) test ./internal/spaces/... -run '^$$' -bench . -benchmem
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./test/bench/... -run '^$$' -bench . -benchtime 1x
 
 FUZZTIME ?= 60s
 .PHONY: fuzz

@@ -3,6 +3,9 @@ package credentials
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"strings"
 	"testing"
 
@@ -29,6 +32,15 @@ func TestResolver(t *testing.T) {
 		t.Fatal(err)
 	}
 	k2, _ := fakeSpaces.AddKey(k1.Issuer)
+	// A service inside the cluster that must never hear from the operator.
+	var calls atomic.Int32
+	internal := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer internal.Close()
+	defer func() {
+		if n := calls.Load(); n != 0 {
+			t.Errorf("%d requests reached a URL outside --allowed-api-urls", n)
+		}
+	}()
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = spacesv1alpha1.AddToScheme(scheme)
@@ -44,6 +56,8 @@ func TestResolver(t *testing.T) {
 		secret("team", "creds", map[string][]byte{"service-key.json": k1.JSON}),
 		secret("team", "custom-key", map[string][]byte{"my.json": k1.JSON, "api-url": []byte("https://loganstagingapis.esna.com/api")}),
 		secret("team", "elsewhere", map[string][]byte{"service-key.json": k1.JSON, "api-url": []byte("http://logging.internal:9200/index?x=")}),
+		secret("team", "internal", map[string][]byte{"service-key.json": k1.JSON, "api-url": []byte(internal.URL + "/index?x=")}),
+		secret("team", "pem", map[string][]byte{"service-key.json": k1.JSON, "api-url": []byte("-----BEGIN RSA PRIVATE KEY-----\nMIIEzqx\n-----END RSA PRIVATE KEY-----")}),
 		secret("team", "empty", map[string][]byte{}),
 		secret("team", "broken", map[string][]byte{"service-key.json": []byte(`{"iss":"i","sub":"s","kid":"k","private_key":"-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----"}`)}),
 		secret("ops", "corp-key", map[string][]byte{"service-key.json": k1.JSON}),
@@ -73,6 +87,8 @@ func TestResolver(t *testing.T) {
 		{"own Secret", r, "team", own("creds", ""), "", k1.KeyID, spaces.ProductionURL, ""},
 		{"own key name and api-url", r, "team", own("custom-key", "my.json"), "", k1.KeyID, spaces.StagingURL, ""},
 		{"own api-url outside the allowed URLs", r, "team", own("elsewhere", ""), spacesv1alpha1.ReasonCredentialsInvalid, "", "", ""},
+		{"own api-url inside the cluster", r, "team", own("internal", ""), spacesv1alpha1.ReasonCredentialsInvalid, "", "", ""},
+		{"own api-url holding a PEM", r, "team", own("pem", ""), spacesv1alpha1.ReasonCredentialsInvalid, "", "", ""},
 		{"default account", r, "team", Source{}, "", k1.KeyID, spaces.ProductionURL, "corp"},
 		{"default account, namespace not selected", r, "other", Source{}, spacesv1alpha1.ReasonNotAllowed, "", "", ""},
 		{"no default", noDefault, "team", Source{}, spacesv1alpha1.ReasonCredentialsNotFound, "", "", ""},
@@ -94,7 +110,7 @@ func TestResolver(t *testing.T) {
 				if !errors.As(err, &ce) || ce.Reason != tc.reason {
 					t.Fatalf("err %v, want reason %s", err, tc.reason)
 				}
-				for _, secretish := range []string{"QUJD", "logging.internal", "attacker.example"} {
+				for _, secretish := range []string{"QUJD", "logging.internal", "attacker.example", "127.0.0.1", "BEGIN", "MIIEzqx"} {
 					if strings.Contains(ce.Message, secretish) {
 						t.Fatalf("the message repeats what it refuses: %q", ce.Message)
 					}
