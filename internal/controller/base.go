@@ -59,7 +59,7 @@ type statusOf[T any] interface {
 // finish ends a reconcile: the status written once, the outcome turned into
 // what controller-runtime should do next.
 func finish[T any, P statusOf[T]](ctx context.Context, r *Reconciler, obj client.Object, persisted, next P, o outcome) (ctrl.Result, error) {
-	res, err := o.result(r.ResyncPeriod)
+	res, err := o.result(r.ResyncPeriod, stalledFor(persisted.Common(), o.reason, time.Now()))
 	if perr := writeStatus(ctx, r, obj, persisted, next, o); perr != nil {
 		return ctrl.Result{}, perr
 	}

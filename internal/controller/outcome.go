@@ -97,14 +97,20 @@ func failed(err error, onSpace bool) outcome {
 	}
 }
 
-// result turns an outcome into what Reconcile returns: resync after success,
-// nothing after a stall (until the object or its Secret changes), the wait
-// after a 429, the error (for backoff) after a transient failure.
-func (o outcome) result(resync time.Duration) (ctrl.Result, error) {
+// result turns an outcome into what Reconcile returns: resync after success;
+// after a stall a human fixes outside the object (a key, a scope, admin
+// rights), another look with a backoff that grows with how long it has
+// lasted (stalledFor), from 30 s to 30 min, besides the watches; after one
+// only the spec can fix, nothing until the object changes; the wait after a
+// 429; the error (for backoff) after a transient failure.
+func (o outcome) result(resync, stalledFor time.Duration) (ctrl.Result, error) {
 	switch o.phase {
 	case phaseSynced:
 		return ctrl.Result{RequeueAfter: jitter(resync)}, nil
 	case phaseStalled:
+		if fixableOutside(o.reason) {
+			return ctrl.Result{RequeueAfter: jitter(min(max(stalledFor, stallRetryMin), stallRetryMax))}, nil
+		}
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(o.reason + ": " + o.message))
 	case phaseProgressing:
 		if o.err != nil {
@@ -147,6 +153,35 @@ func applyConditions(status *spacesv1alpha1.CommonStatus, generation int64, o ou
 		set(spacesv1alpha1.ConditionReconciling, metav1.ConditionTrue, o.reason, o.message)
 		set(spacesv1alpha1.ConditionStalled, metav1.ConditionFalse, o.reason, "")
 	}
+}
+
+// Bounds of the retries of a stall fixed outside the object.
+const (
+	stallRetryMin = 30 * time.Second
+	stallRetryMax = 30 * time.Minute
+)
+
+// fixableOutside says whether a stall's cause lies outside the object, where
+// a fix (a Secret, the portal, an admin) raises no event the operator
+// sees for sure: a key deleted or regenerated, the service account
+// disabled, a scope not enabled, admin rights taken away.
+func fixableOutside(reason string) bool {
+	switch reason {
+	case spacesv1alpha1.ReasonUnauthorized, spacesv1alpha1.ReasonMissingScope, spacesv1alpha1.ReasonNotSpaceAdmin,
+		spacesv1alpha1.ReasonCredentialsNotFound, spacesv1alpha1.ReasonCredentialsInvalid:
+		return true
+	}
+	return false
+}
+
+// stalledFor is how long the object has been stalled for reason (0 when it
+// is not yet): the backoff of its retries grows with it, surviving restarts.
+func stalledFor(status *spacesv1alpha1.CommonStatus, reason string, now time.Time) time.Duration {
+	c := meta.FindStatusCondition(status.Conditions, spacesv1alpha1.ConditionStalled)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != reason {
+		return 0
+	}
+	return now.Sub(c.LastTransitionTime.Time)
 }
 
 // readyReason is the reason of the Ready condition, "" without one.

@@ -87,13 +87,42 @@ func TestFailedMapsErrorsToOutcomes(t *testing.T) {
 		if o.phase != tc.phase || o.reason != tc.reason {
 			t.Errorf("%s: %v %s, want %v %s", tc.name, o.phase, o.reason, tc.phase, tc.reason)
 		}
-		res, err := o.result(time.Minute)
+		res, err := o.result(time.Minute, 0)
 		switch {
 		case tc.reason == spacesv1alpha1.ReasonRateLimited && (err != nil || res.RequeueAfter != time.Minute):
 			t.Errorf("%s: a 429 must requeue after Retry-After, got %v %v", tc.name, res, err)
-		case tc.phase == phaseStalled && err == nil:
-			t.Errorf("%s: a stall must return a terminal error", tc.name)
+		case tc.phase == phaseStalled && fixableOutside(tc.reason) && (err != nil || res.RequeueAfter < stallRetryMin*9/10):
+			t.Errorf("%s: a stall fixed outside the object must be looked at again, got %v %v", tc.name, res, err)
+		case tc.phase == phaseStalled && !fixableOutside(tc.reason) && err == nil:
+			t.Errorf("%s: a stall only the spec can fix must return a terminal error", tc.name)
 		}
+	}
+}
+
+// TestStallRetriesBackOff: a stall fixed outside the object is looked at
+// again after 30 s, then after about as long as it has lasted, at most
+// every 30 min.
+func TestStallRetriesBackOff(t *testing.T) {
+	o := stalled(spacesv1alpha1.ReasonMissingScope, "m")
+	for _, tc := range []struct{ lasted, lo, hi time.Duration }{
+		{0, 27 * time.Second, 33 * time.Second},
+		{10 * time.Second, 27 * time.Second, 33 * time.Second},
+		{4 * time.Minute, 216 * time.Second, 264 * time.Second},
+		{24 * time.Hour, 27 * time.Minute, 33 * time.Minute},
+	} {
+		res, err := o.result(time.Hour, tc.lasted)
+		if err != nil || res.RequeueAfter < tc.lo || res.RequeueAfter > tc.hi {
+			t.Errorf("stalled for %v: requeue after %v (%v), want %v..%v", tc.lasted, res.RequeueAfter, err, tc.lo, tc.hi)
+		}
+	}
+	now := time.Now()
+	status := &spacesv1alpha1.CommonStatus{Conditions: []metav1.Condition{{Type: spacesv1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: spacesv1alpha1.ReasonMissingScope, LastTransitionTime: metav1.NewTime(now.Add(-5 * time.Minute))}}}
+	if d := stalledFor(status, spacesv1alpha1.ReasonMissingScope, now); d != 5*time.Minute {
+		t.Errorf("stalledFor = %v", d)
+	}
+	if d := stalledFor(status, spacesv1alpha1.ReasonUnauthorized, now); d != 0 {
+		t.Errorf("another reason: stalledFor = %v", d)
 	}
 }
 

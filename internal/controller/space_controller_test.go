@@ -696,3 +696,17 @@ func TestSpaceReconciler_OneSpaceObjectPerSpace(t *testing.T) {
 		t.Fatalf("the new holder did not take over: %+v", got)
 	}
 }
+
+// TestSpaceReconciler_StallFixedOutsideHealsByItself: a scope enabled in
+// the portal, where no Kubernetes event follows, is noticed at the next
+// look (30 s into the stall) without anyone touching the Space.
+func TestSpaceReconciler_StallFixedOutsideHealsByItself(t *testing.T) {
+	w := newWorld(t, spacestest.Options{}, "spaces.settings.read", "spaces.list")
+	w.newSpace("later", spacesv1alpha1.SpaceSpec{Title: "Enabled Later"})
+	w.waitReason("later", spacesv1alpha1.ReasonMissingScope)
+	w.fake.SetScopes(w.key.Issuer, spacestest.AllScopes...)
+	w.eventuallyWithin("the Space Ready once the scope is enabled", 45*time.Second, func() bool {
+		c := condition(w.get("later"), spacesv1alpha1.ConditionReady)
+		return c != nil && c.Status == "True"
+	})
+}
