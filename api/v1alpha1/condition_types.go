@@ -65,6 +65,8 @@ const (
 	ReasonUpdated        = "Updated"
 	ReasonDriftCorrected = "DriftCorrected"
 	ReasonDeleted        = "Deleted"
+	// ReasonAbandoned: the object was released by the abandon annotation.
+	ReasonAbandoned = "Abandoned"
 	// ReasonDuplicateDeleted: a space left by an interrupted create of the
 	// object (it holds one of the object's create tickets) was deleted.
 	ReasonDuplicateDeleted = "DuplicateDeleted"
@@ -99,6 +101,11 @@ const (
 	// AnnotationRecreate set to "true" asks the operator to create a new space
 	// for a Space whose space was deleted in Spaces; it is removed once done.
 	AnnotationRecreate = "spaces.avayacloud.com/recreate"
+	// AnnotationAbandon set to "true" on an object being deleted releases it
+	// at once, without carrying out its deletionPolicy or prune: what exists
+	// in Spaces is left as it is. The way out of a deletion that cannot
+	// finish (a revoked key, lost admin rights).
+	AnnotationAbandon = "spaces.avayacloud.com/abandon"
 )
 
 // Credentials Secret conventions.

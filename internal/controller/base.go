@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -76,4 +77,15 @@ func writeStatus[T any, P statusOf[T]](ctx context.Context, r *Reconciler, obj c
 		return nil
 	}
 	return patchStatus(ctx, r.Client, obj, func() { next.DeepCopyInto(persisted) })
+}
+
+// abandoned releases a deleting object that carries the abandon
+// annotation, leaving Spaces as it is; true when it did.
+func (r *Reconciler) abandoned(ctx context.Context, obj client.Object) (bool, error) {
+	if obj.GetAnnotations()[spacesv1alpha1.AnnotationAbandon] != "true" {
+		return false, nil
+	}
+	r.event(obj, corev1.EventTypeWarning, spacesv1alpha1.ReasonAbandoned,
+		"Released by %s=true without carrying out its deletion policy: what exists in Spaces is left as it is", spacesv1alpha1.AnnotationAbandon)
+	return true, releaseFinalizer(ctx, r.Client, obj)
 }

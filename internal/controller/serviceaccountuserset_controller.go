@@ -61,7 +61,7 @@ func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) err
 		return reqs
 	})
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&spacesv1alpha1.ServiceAccountUserSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		For(&spacesv1alpha1.ServiceAccountUserSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate(), annotationChanged(spacesv1alpha1.AnnotationAbandon)))).
 		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, sharers, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate())))
 	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.ServiceAccountUserSetList{}).
 		WithOptions(r.options()).
@@ -316,6 +316,11 @@ func (r *ServiceAccountUserSetReconciler) setPasswords(ctx context.Context, s *u
 // created; a zero outcome means done.
 func (r *ServiceAccountUserSetReconciler) reconcileDelete(ctx context.Context, s *userSetScope) outcome {
 	if !controllerutil.ContainsFinalizer(s.set, spacesv1alpha1.Finalizer) || s.set.Spec.DeletionPolicy != spacesv1alpha1.DeletionPolicyDelete {
+		return outcome{}
+	}
+	if s.set.Annotations[spacesv1alpha1.AnnotationAbandon] == "true" {
+		r.event(s.set, corev1.EventTypeWarning, spacesv1alpha1.ReasonAbandoned,
+			"Released by %s=true without deleting the users it created", spacesv1alpha1.AnnotationAbandon)
 		return outcome{}
 	}
 	var created []spacesv1alpha1.UserStatus

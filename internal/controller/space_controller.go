@@ -72,7 +72,7 @@ func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.Space{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), deletionPredicate()))).
+			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), annotationChanged(spacesv1alpha1.AnnotationAbandon), deletionPredicate()))).
 		Watches(&spacesv1alpha1.Space{}, claimantsOnRelease(mgr.GetClient()))
 	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.SpaceList{}).
 		WithOptions(r.options()).

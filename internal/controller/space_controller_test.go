@@ -710,3 +710,33 @@ func TestSpaceReconciler_StallFixedOutsideHealsByItself(t *testing.T) {
 		return c != nil && c.Status == "True"
 	})
 }
+
+// TestSpaceReconciler_AbandonReleasesAStuckDeletion: a Delete-policy Space
+// whose key was revoked cannot finish its deletion, and says why; the
+// abandon annotation lets it go, leaving the space in Spaces.
+func TestSpaceReconciler_AbandonReleasesAStuckDeletion(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("stuck", spacesv1alpha1.SpaceSpec{Title: "Stuck", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete})
+	id := w.waitReady("stuck").Status.SpaceID
+	w.fake.RevokeKey(w.key.KeyID)
+	if err := k8s.Delete(w.ctx, w.get("stuck")); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the deletion to say why it cannot finish", func() bool {
+		c := condition(w.get("stuck"), spacesv1alpha1.ConditionStalled)
+		return c != nil && c.Status == "True" && c.Reason == spacesv1alpha1.ReasonUnauthorized
+	})
+	sp := w.get("stuck")
+	patch := client.MergeFrom(sp.DeepCopy())
+	sp.Annotations = map[string]string{spacesv1alpha1.AnnotationAbandon: "true"}
+	if err := k8s.Patch(w.ctx, sp, patch); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the Space released", func() bool {
+		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "stuck"}, &spacesv1alpha1.Space{}))
+	})
+	if _, ok := w.fake.Space(id); !ok {
+		t.Fatal("abandon deleted the space")
+	}
+	w.waitEvent("stuck", spacesv1alpha1.ReasonAbandoned)
+}

@@ -401,6 +401,9 @@ func (r *SpaceReconciler) reconcileDelete(ctx context.Context, s *spaceScope) (c
 	if !controllerutil.ContainsFinalizer(sp, spacesv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
+	if done, err := r.abandoned(ctx, sp); done || err != nil {
+		return ctrl.Result{}, err
+	}
 	if sp.Spec.DeletionPolicy == spacesv1alpha1.DeletionPolicyDelete {
 		if o := r.deleteSpace(ctx, s); o.phase != 0 {
 			return r.finish(ctx, s, o)

@@ -67,7 +67,7 @@ func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return reqs
 	})
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate(), annotationChanged(spacesv1alpha1.AnnotationAbandon)))).
 		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged()))
 	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{}).
 		WithOptions(r.options()).
@@ -403,6 +403,9 @@ func (r *SpaceInviteReconciler) prune(ctx context.Context, s *inviteScope, st sp
 func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteScope) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(s.inv, spacesv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
+	}
+	if done, err := r.abandoned(ctx, s.inv); done || err != nil {
+		return ctrl.Result{}, err
 	}
 	if s.inv.Spec.Prune && !s.inv.Spec.Suspend && len(s.status.Invitees) > 0 {
 		if o, ok := r.target(ctx, s); ok {
