@@ -135,6 +135,12 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 		return o
 	}
 	members, err := s.api.SpaceMembers(ctx, s.spaceID)
+	if spaces.IsNotFound(err) {
+		// The space is gone, or out of the service account's sight: nothing
+		// to invite to until it is back or the target changes.
+		return stalled(spacesv1alpha1.ReasonSpaceGone, fmt.Sprintf(
+			"space %s does not exist in Spaces any more (or the service account cannot see it); recreate its Space, or point this SpaceInvite at another space", s.spaceID))
+	}
 	if err != nil {
 		return failed(err, true)
 	}
@@ -306,14 +312,23 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 		}
 	}
 	all := req.Invitees
-	for g, group := range groups {
+	for g := 0; g < len(groups); g++ {
+		group := groups[g]
 		req.Invitees = nil
 		for _, i := range group {
 			req.Invitees = append(req.Invitees, all[slices.Index(idx, i)])
 		}
 		resp, err := s.api.Invite(ctx, s.spaceID, req)
 		if spaces.KindOf(err) == spaces.KindInvalid {
-			r.inviteFailed(s, next, group, err) // refused alone: the others go on
+			if len(group) > 1 {
+				// Spaces refused the call, and so did nothing: each goes
+				// again alone, so one bad invitee fails alone.
+				for _, i := range group {
+					groups = append(groups, []int{i})
+				}
+				continue
+			}
+			r.inviteFailed(s, next, group, err)
 			continue
 		}
 		if err != nil {

@@ -301,3 +301,28 @@ func (w *world) editInvite(name string, f func(*spacesv1alpha1.SpaceInvite)) {
 	w.t.Helper()
 	updateWithRetries(w, func() *spacesv1alpha1.SpaceInvite { return w.getInvite(name) }, f)
 }
+
+// TestSpaceInviteReconciler_OneBadInviteeFailsAlone: Spaces refuses the
+// call because of one invitee; the others are invited all the same, each
+// once, and only that one is Failed.
+func TestSpaceInviteReconciler_OneBadInviteeFailsAlone(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+	w.waitReady("team")
+	const nobody = "5f1051f0f3ed772f915e19ed" // a well-formed id no user has
+	w.newInvite("mixed", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"},
+		Invitees: []spacesv1alpha1.Invitee{{Email: "hank@corp.example"}, {UserID: nobody}, {Email: "ivy@corp.example"}}})
+	inv := w.waitInvite("mixed", spacesv1alpha1.ReasonInvalidInput, nil)
+	states := map[string]spacesv1alpha1.InviteeState{}
+	for _, st := range inv.Status.Invitees {
+		states[st.Email+st.UserID] = st.State
+	}
+	if states[nobody] != spacesv1alpha1.InviteeFailed || states["hank@corp.example"] != spacesv1alpha1.InviteeInvited || states["ivy@corp.example"] != spacesv1alpha1.InviteeInvited {
+		t.Fatalf("states %v", states)
+	}
+	for _, who := range []string{"hank@corp.example", "ivy@corp.example"} {
+		if n := w.fake.Invitations(who); n != 1 {
+			t.Errorf("%s invited %d times", who, n)
+		}
+	}
+}
