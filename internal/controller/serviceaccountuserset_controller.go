@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -196,7 +198,7 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 		return failed(err, false)
 	}
 	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
-	var created, updated, deleted int
+	var created, updated, deleted, retry int
 	if len(plan.ops) > 0 {
 		ctrl.LoggerFrom(ctx).Info("Sending account operations", "serviceAccountUserSet", klog.KObj(s.set), "operations", len(plan.ops))
 		results, err := s.api.BulkUpdateAccounts(ctx, plan.ops)
@@ -210,6 +212,18 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 				} else {
 					users = append(users, st) // keep, to delete later
 				}
+				continue
+			case !results[i].Succeeded() && transientResult(results[i]):
+				// Spaces could not do it this time: it is tried again, with
+				// backoff, not reported as the user's fault. A create that
+				// did happen after all is still this set's (its password is
+				// in the set's Secret).
+				st.State, st.Message = spacesv1alpha1.UserPending, bulkMessage(results[i])+"; tried again"
+				if op.Action == spaces.BulkActionCreate {
+					st.CreatedBySet = true
+				}
+				users = append(users, st)
+				retry++
 				continue
 			case !results[i].Succeeded():
 				st.State, st.Message = spacesv1alpha1.UserFailed, bulkMessage(results[i])
@@ -245,7 +259,18 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 		r.event(s.set, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Created %d, updated %d and deleted %d users", created, updated, deleted)
 	}
 	s.status.Users = orderUsers(s.specIdx, users)
-	return r.summarise(s)
+	o := r.summarise(s)
+	if retry > 0 {
+		o = progressing(spacesv1alpha1.ReasonSpacesUnavailable, fmt.Sprintf("Spaces could not handle %d users this time; retrying with backoff", retry))
+		o.err = errors.New(o.message)
+	}
+	return o
+}
+
+// transientResult says whether one operation's failure is Spaces' passing
+// trouble (5xx, 429) rather than the user's input.
+func transientResult(r spaces.BulkResult) bool {
+	return r.Error != nil && (r.Error.Code >= 500 || r.Error.Code == http.StatusTooManyRequests)
 }
 
 // summarise counts users and words the outcome.

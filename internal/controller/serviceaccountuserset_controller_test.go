@@ -236,3 +236,22 @@ func TestServiceAccountUserSet_DeletionPolicies(t *testing.T) {
 		t.Error("Retain deleted a user")
 	}
 }
+
+// TestServiceAccountUserSet_TransientResultIsRetried: Spaces answers one
+// user's create with a 503 inside a successful call; that user is tried
+// again (not Failed, the set not Stalled) and ends Created, by this set.
+func TestServiceAccountUserSet_TransientResultIsRetried(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.fake.AddFault(spacestest.Fault{Route: "POST /users/bulkupdateaccounts", OperationStatus: 503, Emails: []string{"flaky@corp.example"}, Times: 1})
+	w.newUserSet("flaky", spacesv1alpha1.ServiceAccountUserSetSpec{DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete,
+		Users: []spacesv1alpha1.CompanyUser{{Email: "steady@corp.example"}, {Email: "flaky@corp.example"}}})
+	set := w.waitUserSet("flaky", spacesv1alpha1.ReasonSynced, nil)
+	for _, u := range set.Status.Users {
+		if u.State != spacesv1alpha1.UserCreated || !u.CreatedBySet || u.UserID == "" {
+			t.Errorf("%s: %+v", u.Email, u)
+		}
+	}
+	if len(w.events("flaky", spacesv1alpha1.ReasonInvalidInput)) != 0 {
+		t.Error("a passing trouble of Spaces was reported as bad input")
+	}
+}

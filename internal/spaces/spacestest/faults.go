@@ -23,8 +23,21 @@ type Fault struct {
 	// DropResponse does the work (commits it), then closes the connection
 	// without answering: the caller cannot know it succeeded.
 	DropResponse bool `json:"dropResponse,omitempty"`
+	// OperationStatus makes each bulk account operation on an email in
+	// Emails fail alone with this code, doing nothing, inside an answer of
+	// 200 (POST /users/bulkupdateaccounts).
+	OperationStatus int      `json:"operationStatus,omitempty"`
+	Emails          []string `json:"emails,omitempty"`
 	// Times is how many requests it applies to; 0 means until cleared.
 	Times int `json:"times,omitempty"`
+}
+
+type faultKey struct{}
+
+// faultOf is the fault the request is being served under, if any.
+func faultOf(r *http.Request) *Fault {
+	f, _ := r.Context().Value(faultKey{}).(*Fault)
+	return f
 }
 
 // AddFault installs a fault. Faults apply in the order added; the first

@@ -146,6 +146,9 @@ func (s *Server) wrap(name, scope string, h handler) http.Handler {
 			writeError(w, http.StatusForbidden, "the service app does not have scope "+need, need)
 			return
 		}
+		if fault != nil {
+			r = r.WithContext(context.WithValue(r.Context(), faultKey{}, fault))
+		}
 		if fault != nil && fault.DropResponse {
 			h(httptest.NewRecorder(), r, c) // commit, then lose the answer
 			resetConnection(w)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -59,7 +60,13 @@ func (s *Server) bulkUpdate(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 	}
 	results := make([]map[string]any, 0, len(ops))
+	fault := faultOf(r)
 	for _, op := range ops {
+		if fault != nil && fault.OperationStatus != 0 && slices.Contains(fault.Emails, op.Email) {
+			results = append(results, map[string]any{"action": op.Action, "email": op.Email, "status": "error",
+				"error": map[string]any{"code": fault.OperationStatus, "message": http.StatusText(fault.OperationStatus)}})
+			continue
+		}
 		results = append(results, s.bulkOne(op))
 	}
 	writeJSON(w, map[string]any{"data": results})
