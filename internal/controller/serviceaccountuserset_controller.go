@@ -289,9 +289,9 @@ func (r *ServiceAccountUserSetReconciler) summarise(s *userSetScope) outcome {
 	}
 	switch {
 	case len(failedUsers) > 0:
-		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users failed: %s; correct spec.users", len(failedUsers), strings.Join(failedUsers, "; ")))
+		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users failed (each says why in status.users): %s; correct spec.users", len(failedUsers), strings.Join(firstN(failedUsers, 3), "; ")))
 	case len(conflicted) > 0:
-		return stalled(spacesv1alpha1.ReasonConflict, fmt.Sprintf("%d users are managed by an older ServiceAccountUserSet and left alone: %s; remove them from one of the sets", len(conflicted), strings.Join(conflicted, ", ")))
+		return stalled(spacesv1alpha1.ReasonConflict, fmt.Sprintf("%d users are managed by an older ServiceAccountUserSet and left alone: %s; remove them from one of the sets", len(conflicted), strings.Join(firstN(conflicted, 5), ", ")))
 	}
 	return synced(fmt.Sprintf("%d of %d users match the spec", s.status.Ready, s.status.Total))
 }

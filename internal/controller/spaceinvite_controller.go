@@ -209,8 +209,12 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 	log := ctrl.LoggerFrom(ctx)
 	byKey := memberIndex(members)
 	previous := map[string]spacesv1alpha1.InviteeStatus{}
-	for _, st := range s.status.Invitees {
-		previous[inviteeKey(st.Email, st.UserID)] = st
+	// Invitation records belong to the space they were sent to: after the
+	// Space was recreated (a new id), everyone is invited again.
+	if old := s.inv.Status.SpaceID; old == "" || old == s.spaceID {
+		for _, st := range s.status.Invitees {
+			previous[inviteeKey(st.Email, st.UserID)] = st
+		}
 	}
 
 	var next []spacesv1alpha1.InviteeStatus
@@ -272,7 +276,8 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 		}
 	}
 	if len(failedMsgs) > 0 {
-		return stalled(spacesv1alpha1.ReasonInvalidInput, "Spaces refused to invite "+strings.Join(failedMsgs, "; ")+"; correct spec.invitees")
+		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("Spaces refused to invite %d people (each says why in status.invitees): %s; correct spec.invitees",
+			len(failedMsgs), strings.Join(firstN(failedMsgs, 3), "; ")))
 	}
 	return synced(fmt.Sprintf("%d of %d invitees are members; the rest are invited", s.status.Joined, s.status.Total))
 }
@@ -321,11 +326,11 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 		resp, err := s.api.Invite(ctx, s.spaceID, req)
 		if spaces.KindOf(err) == spaces.KindInvalid {
 			if len(group) > 1 {
-				// Spaces refused the call, and so did nothing: each goes
-				// again alone, so one bad invitee fails alone.
-				for _, i := range group {
-					groups = append(groups, []int{i})
-				}
+				// Spaces refused the call, and so did nothing: each half
+				// goes again, and so on, so a bad invitee is found in a few
+				// calls and fails alone; nobody is sent twice.
+				half := len(group) / 2
+				groups = append(groups, group[:half], group[half:])
 				continue
 			}
 			r.inviteFailed(s, next, group, err)

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -324,5 +325,63 @@ func TestSpaceInviteReconciler_OneBadInviteeFailsAlone(t *testing.T) {
 		if n := w.fake.Invitations(who); n != 1 {
 			t.Errorf("%s invited %d times", who, n)
 		}
+	}
+}
+
+// TestSpaceInviteReconciler_RecreatedSpaceIsInvitedAgain: invitation
+// records belong to the space they went to; when the Space is recreated
+// under a new id, its SpaceInvite invites everyone to the new one.
+func TestSpaceInviteReconciler_RecreatedSpaceIsInvitedAgain(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	jill := w.fake.AddUser("jill@corp.example", "Jill", "J")
+	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Phoenix"})
+	old := w.waitReady("team").Status.SpaceID
+	w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"},
+		Invitees: []spacesv1alpha1.Invitee{{Email: "jill@corp.example"}}})
+	w.waitInvite("members", spacesv1alpha1.ReasonSynced, allJoined)
+
+	w.fake.Do(func(st *spacestest.State) { delete(st.Spaces, old) })
+	w.waitReason("team", spacesv1alpha1.ReasonSpaceGone)
+	w.edit("team", func(sp *spacesv1alpha1.Space) { sp.Annotations[spacesv1alpha1.AnnotationRecreate] = "true" })
+	var fresh string
+	w.eventually("the Space recreated", func() bool {
+		sp := w.get("team")
+		fresh = sp.Status.SpaceID
+		c := condition(sp, spacesv1alpha1.ConditionReady)
+		return fresh != "" && fresh != old && c != nil && c.Reason == spacesv1alpha1.ReasonSynced
+	})
+	w.waitInvite("members", spacesv1alpha1.ReasonSynced, func(inv *spacesv1alpha1.SpaceInvite) bool {
+		return inv.Status.SpaceID == fresh && allJoined(inv)
+	})
+	if w.memberRole(fresh, jill.ID) != "member" {
+		t.Fatal("the invitee is not a member of the recreated space")
+	}
+}
+
+// TestSpaceInviteReconciler_RefusedBatchIsBisected: one bad invitee among
+// 64 is found by halving the refused call, in a handful of calls rather
+// than one per invitee; the condition message stays short whatever fails.
+func TestSpaceInviteReconciler_RefusedBatchIsBisected(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newSpace("big", spacesv1alpha1.SpaceSpec{Title: "Big"})
+	w.waitReady("big")
+	invitees := make([]spacesv1alpha1.Invitee, 0, 64)
+	for i := range 63 {
+		invitees = append(invitees, spacesv1alpha1.Invitee{Email: fmt.Sprintf("guest%02d@corp.example", i)})
+	}
+	invitees = append(invitees, spacesv1alpha1.Invitee{UserID: "5f1051f0f3ed772f915e19ed"})
+	w.fake.ResetCounters()
+	w.newInvite("many", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "big"}, Invitees: invitees})
+	inv := w.waitInvite("many", spacesv1alpha1.ReasonInvalidInput, nil)
+	if n := w.fake.Calls("POST /spaces/{id}/invite"); n > 2*7+1 {
+		t.Errorf("%d invitation calls to find one bad invitee among 64", n)
+	}
+	for i := range 63 {
+		if n := w.fake.Invitations(fmt.Sprintf("guest%02d@corp.example", i)); n != 1 {
+			t.Errorf("guest%02d invited %d times", i, n)
+		}
+	}
+	if msg := readyCondition(inv.Status.Conditions).Message; len(msg) > maxConditionMessage+10 {
+		t.Errorf("condition message of %d bytes", len(msg))
 	}
 }
