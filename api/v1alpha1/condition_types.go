@@ -56,6 +56,9 @@ const (
 	ReasonNotAllowed = "NotAllowed"
 	// ReasonWaitingForSpace: a SpaceInvite's Space is not Ready yet.
 	ReasonWaitingForSpace = "WaitingForSpace"
+	// ReasonSecretConflict: the Secret the operator would write (passwords,
+	// join links) exists and belongs to something else.
+	ReasonSecretConflict = "SecretConflict"
 	// ReasonConflict: another ServiceAccountUserSet already manages a user.
 	ReasonConflict = "Conflict"
 

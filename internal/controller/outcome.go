@@ -46,6 +46,10 @@ type outcome struct {
 	message string
 	// retryAfter asks for a requeue after a known wait (a 429).
 	retryAfter time.Duration
+	// resync keeps a stall's object on its resync: the stall is one
+	// entry's (an invitee, a user), and the others still need their drift
+	// checks.
+	resync bool
 	// err is returned to controller-runtime for backoff (transient).
 	err error
 }
@@ -56,6 +60,14 @@ func synced(message string) outcome {
 
 func stalled(reason, message string) outcome {
 	return outcome{phase: phaseStalled, reason: reason, message: message}
+}
+
+// stalledButResync is the stall of some entries of an object whose other
+// entries are kept in step.
+func stalledButResync(reason, message string) outcome {
+	o := stalled(reason, message)
+	o.resync = true
+	return o
 }
 
 func progressing(reason, message string) outcome {
@@ -109,6 +121,9 @@ func (o outcome) result(resync, stalledFor time.Duration) (ctrl.Result, error) {
 	case phaseSynced:
 		return ctrl.Result{RequeueAfter: jitter(resync)}, nil
 	case phaseStalled:
+		if o.resync {
+			return ctrl.Result{RequeueAfter: jitter(resync)}, nil
+		}
 		if fixableOutside(o.reason) {
 			return ctrl.Result{RequeueAfter: jitter(min(max(stalledFor, stallRetryMin), stallRetryMax))}, nil
 		}
@@ -170,7 +185,7 @@ const (
 func fixableOutside(reason string) bool {
 	switch reason {
 	case spacesv1alpha1.ReasonUnauthorized, spacesv1alpha1.ReasonMissingScope, spacesv1alpha1.ReasonNotSpaceAdmin,
-		spacesv1alpha1.ReasonCredentialsNotFound, spacesv1alpha1.ReasonCredentialsInvalid:
+		spacesv1alpha1.ReasonCredentialsNotFound, spacesv1alpha1.ReasonCredentialsInvalid, spacesv1alpha1.ReasonSecretConflict:
 		return true
 	}
 	return false

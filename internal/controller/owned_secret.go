@@ -33,7 +33,7 @@ func (r *Reconciler) ownedSecret(ctx context.Context, owner client.Object, name,
 		if gvk, err := apiutil.GVKForObject(owner, r.Scheme()); err == nil {
 			kind = gvk.Kind
 		}
-		return nil, fmt.Errorf("the Secret %s exists and does not belong to this %s; delete or rename that Secret (%s names it)", name, kind, field)
+		return nil, &foreignSecretError{fmt.Sprintf("the Secret %s exists and does not belong to this %s; delete or rename that Secret (%s names it), and the operator carries on by itself", name, kind, field)}
 	}
 	if secret.Data == nil {
 		secret.Data = map[string][]byte{}
@@ -48,3 +48,9 @@ func (r *Reconciler) saveSecret(ctx context.Context, secret *corev1.Secret) erro
 	}
 	return r.Update(ctx, secret)
 }
+
+// foreignSecretError: the Secret the operator would write belongs to
+// something else; a human moves it out of the way.
+type foreignSecretError struct{ msg string }
+
+func (e *foreignSecretError) Error() string { return e.msg }

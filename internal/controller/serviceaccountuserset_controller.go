@@ -195,6 +195,10 @@ func olderThan(a, b *spacesv1alpha1.ServiceAccountUserSet) bool {
 // each outcome per user.
 func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetScope, plan userPlan) outcome {
 	if err := r.setPasswords(ctx, s, plan.ops); err != nil {
+		var foreign *foreignSecretError
+		if errors.As(err, &foreign) {
+			return stalled(spacesv1alpha1.ReasonSecretConflict, foreign.Error())
+		}
 		return failed(err, false)
 	}
 	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
@@ -289,9 +293,9 @@ func (r *ServiceAccountUserSetReconciler) summarise(s *userSetScope) outcome {
 	}
 	switch {
 	case len(failedUsers) > 0:
-		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users failed (each says why in status.users): %s; correct spec.users", len(failedUsers), strings.Join(firstN(failedUsers, 3), "; ")))
+		return stalledButResync(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("%d users failed (each says why in status.users): %s; correct spec.users", len(failedUsers), strings.Join(firstN(failedUsers, 3), "; ")))
 	case len(conflicted) > 0:
-		return stalled(spacesv1alpha1.ReasonConflict, fmt.Sprintf("%d users are managed by an older ServiceAccountUserSet and left alone: %s; remove them from one of the sets", len(conflicted), strings.Join(firstN(conflicted, 5), ", ")))
+		return stalledButResync(spacesv1alpha1.ReasonConflict, fmt.Sprintf("%d users are managed by an older ServiceAccountUserSet and left alone: %s; remove them from one of the sets", len(conflicted), strings.Join(firstN(conflicted, 5), ", ")))
 	}
 	return synced(fmt.Sprintf("%d of %d users match the spec", s.status.Ready, s.status.Total))
 }

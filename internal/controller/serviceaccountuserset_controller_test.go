@@ -255,3 +255,42 @@ func TestServiceAccountUserSet_TransientResultIsRetried(t *testing.T) {
 		t.Error("a passing trouble of Spaces was reported as bad input")
 	}
 }
+
+// TestServiceAccountUserSet_ForeignPasswordSecretStallsUntilMoved: the
+// password Secret's name is taken by someone else's Secret: the set says
+// so, with a fix a human can make (not "change the immutable field"), and
+// carries on by itself once it is made.
+func TestServiceAccountUserSet_ForeignPasswordSecretStallsUntilMoved(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.putNamedSecret("taken", map[string][]byte{"theirs": []byte("x")})
+	w.newUserSet("blocked", spacesv1alpha1.ServiceAccountUserSetSpec{PasswordSecretName: "taken", Users: []spacesv1alpha1.CompanyUser{{Email: "kim@corp.example"}}})
+	set := w.waitUserSet("blocked", spacesv1alpha1.ReasonSecretConflict, nil)
+	if msg := readyCondition(set.Status.Conditions).Message; !strings.Contains(msg, "delete or rename that Secret") {
+		t.Errorf("message %q", msg)
+	}
+	if err := k8s.Delete(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: w.ns}}); err != nil {
+		t.Fatal(err)
+	}
+	w.eventuallyWithin("the set Ready once the Secret is gone", 45*time.Second, func() bool {
+		c := readyCondition(w.getUserSet("blocked").Status.Conditions)
+		return c != nil && c.Reason == spacesv1alpha1.ReasonSynced
+	})
+}
+
+// TestServiceAccountUserSet_ConflictHoldsOnlyTheConflictedUsers: a set
+// with one user claimed by an older set keeps the others in step: a user
+// of its own deleted in Spaces is created again at the next resync.
+func TestServiceAccountUserSet_ConflictHoldsOnlyTheConflictedUsers(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.newUserSet("older", spacesv1alpha1.ServiceAccountUserSetSpec{Users: []spacesv1alpha1.CompanyUser{{Email: "held@corp.example"}}})
+	w.waitUserSet("older", spacesv1alpha1.ReasonSynced, nil)
+	time.Sleep(1100 * time.Millisecond) // creation timestamps have second precision
+	w.newUserSet("newer", spacesv1alpha1.ServiceAccountUserSetSpec{Users: []spacesv1alpha1.CompanyUser{{Email: "held@corp.example"}, {Email: "mine@corp.example"}}})
+	w.waitUserSet("newer", spacesv1alpha1.ReasonConflict, nil)
+	mine, _ := w.fake.UserByEmail("mine@corp.example")
+	w.fake.Do(func(st *spacestest.State) { delete(st.Users, mine.ID) })
+	w.eventually("the deleted user created again", func() bool {
+		u, ok := w.fake.UserByEmail("mine@corp.example")
+		return ok && u.ID != mine.ID
+	})
+}

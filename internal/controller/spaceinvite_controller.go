@@ -246,14 +246,17 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 		next = append(next, st)
 	}
 
-	// Dropped from the list: prune what we invited, forget the rest.
+	// Dropped from the list: prune what we invited, forget the rest. A
+	// removal that fails keeps itself and every one not reached yet.
+	var removals []spacesv1alpha1.InviteeStatus
 	for _, st := range previous {
-		if !s.inv.Spec.Prune || st.InvitedAt == nil {
-			continue
+		if s.inv.Spec.Prune && st.InvitedAt != nil {
+			removals = append(removals, st)
 		}
+	}
+	for k, st := range removals {
 		if o, ok := r.prune(ctx, s, st, byKey); !ok {
-			next = append(next, st) // keep it until it can be removed
-			s.status.Invitees = next
+			s.status.Invitees = append(next, removals[k:]...)
 			return o
 		}
 	}
@@ -276,7 +279,7 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 		}
 	}
 	if len(failedMsgs) > 0 {
-		return stalled(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("Spaces refused to invite %d people (each says why in status.invitees): %s; correct spec.invitees",
+		return stalledButResync(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("Spaces refused to invite %d people (each says why in status.invitees): %s; correct spec.invitees",
 			len(failedMsgs), strings.Join(firstN(failedMsgs, 3), "; ")))
 	}
 	return synced(fmt.Sprintf("%d of %d invitees are members; the rest are invited", s.status.Joined, s.status.Total))
