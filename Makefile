@@ -105,7 +105,12 @@ deploy: build-installer ## Install the operator (image IMG) into the cluster in 
 	$(KUBECTL) apply --server-side -f $(DIST)/install.yaml
 
 .PHONY: undeploy
-undeploy: ## Remove the operator (and its CRDs, with every object of their kinds).
+undeploy: ## Remove the operator and its CRDs, leaving Spaces as it is and no finalizer behind.
+	@# While the operator still runs: every object is released without
+	@# carrying out its deletion policy (abandon), then deleted, so their
+	@# finalizers and the Secrets' in-use finalizers go; then the rest.
+	-$(KUBECTL) annotate spaces,spaceinvites,serviceaccountusersets --all -A --overwrite spaces.avayacloud.com/abandon=true
+	-$(KUBECTL) delete spaces,spaceinvites,serviceaccountusersets --all -A --wait --timeout=5m
 	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 .PHONY: install

@@ -212,6 +212,13 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 			case i >= len(results):
 				if op.Action != spaces.BulkActionDelete {
 					st.State, st.Message = spacesv1alpha1.UserPending, "not sent yet"
+					if op.Action == spaces.BulkActionCreate {
+						// The answer is uncertain: a create that did happen
+						// is this set's (the user did not exist, and its
+						// password is in the set's Secret), so it stays
+						// deletable.
+						st.CreatedBySet = true
+					}
 					users = append(users, st)
 				} else {
 					users = append(users, st) // keep, to delete later
