@@ -6,11 +6,13 @@ package credentials
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,7 +105,8 @@ type Resolver struct {
 
 	mu       sync.Mutex
 	entries  map[ref]*entry
-	limiters map[ref]*spaces.Limiter
+	limiters map[limiterKey]*spaces.Limiter
+	flight   singleflight.Group
 }
 
 type ref struct {
@@ -115,7 +118,11 @@ type ref struct {
 
 type entry struct {
 	resourceVersion string
-	cred            *Credential
+	// fingerprint is what the credential was built from (the key file and
+	// the API URL): a Secret whose resourceVersion moved for anything else
+	// (the in-use finalizer, a label) keeps its client, tokens included.
+	fingerprint [sha256.Size]byte
+	cred        *Credential
 }
 
 // NewResolver returns a Resolver. cached must serve PartialObjectMetadata
@@ -135,7 +142,7 @@ func NewResolver(cached, direct client.Reader, opts Options) *Resolver {
 	if opts.Burst <= 0 {
 		opts.Burst = spaces.DefaultBurst
 	}
-	return &Resolver{cached: cached, direct: direct, opts: opts, entries: map[ref]*entry{}, limiters: map[ref]*spaces.Limiter{}}
+	return &Resolver{cached: cached, direct: direct, opts: opts, entries: map[ref]*entry{}, limiters: map[limiterKey]*spaces.Limiter{}}
 }
 
 // SourceKey names where an object in namespace takes its key from, for
@@ -256,30 +263,69 @@ func (r *Resolver) credential(ctx context.Context, k ref) (*Credential, error) {
 		}
 		return nil, err
 	}
-	r.mu.Lock()
-	if e, ok := r.entries[k]; ok && e.resourceVersion == meta.ResourceVersion {
-		r.mu.Unlock()
-		return e.cred, nil
+	if cred := r.cachedCredential(k, meta.ResourceVersion, nil); cred != nil {
+		return cred, nil
 	}
-	r.mu.Unlock()
-
-	var s corev1.Secret
-	if err := r.direct.Get(ctx, secret, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.forget(k)
-			return nil, notFound(secret, key)
+	// Concurrent misses of one Secret read and build it once: one client,
+	// one token source, one JWT.
+	v, err, _ := r.flight.Do(fmt.Sprintf("%v", k), func() (any, error) {
+		var s corev1.Secret
+		if err := r.direct.Get(ctx, secret, &s); err != nil {
+			if apierrors.IsNotFound(err) {
+				r.forget(k)
+				return nil, notFound(secret, key)
+			}
+			return nil, err
 		}
-		return nil, err
-	}
-	cred, err := r.build(k, &s)
+		fp := fingerprint(k, &s)
+		if cred := r.cachedCredential(k, s.ResourceVersion, &fp); cred != nil {
+			return cred, nil
+		}
+		cred, err := r.build(k, &s)
+		if err != nil {
+			r.forget(k)
+			return nil, err
+		}
+		r.mu.Lock()
+		r.entries[k] = &entry{resourceVersion: s.ResourceVersion, fingerprint: fp, cred: cred}
+		r.mu.Unlock()
+		return cred, nil
+	})
 	if err != nil {
-		r.forget(k)
 		return nil, err
 	}
+	return v.(*Credential), nil
+}
+
+// cachedCredential returns the cached credential of k when the Secret is at
+// resourceVersion, or, given the fingerprint of its content, when that is
+// unchanged (recording the new resourceVersion).
+func (r *Resolver) cachedCredential(k ref, resourceVersion string, fp *[sha256.Size]byte) *Credential {
 	r.mu.Lock()
-	r.entries[k] = &entry{resourceVersion: s.ResourceVersion, cred: cred}
-	r.mu.Unlock()
-	return cred, nil
+	defer r.mu.Unlock()
+	e, ok := r.entries[k]
+	switch {
+	case !ok:
+		return nil
+	case e.resourceVersion == resourceVersion:
+		return e.cred
+	case fp != nil && *fp == e.fingerprint:
+		e.resourceVersion = resourceVersion
+		return e.cred
+	}
+	return nil
+}
+
+// fingerprint digests what a credential is built from.
+func fingerprint(k ref, s *corev1.Secret) [sha256.Size]byte {
+	h := sha256.New()
+	for _, part := range [][]byte{s.Data[k.key], s.Data[spacesv1alpha1.CredentialsAPIURLKey], []byte(k.apiURL)} {
+		_, _ = fmt.Fprintf(h, "%d:", len(part))
+		_, _ = h.Write(part)
+	}
+	var out [sha256.Size]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }
 
 // APIURLAllowed reports whether the operator may call the API at base.
@@ -331,7 +377,7 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 	}
 	tokens := spaces.NewTokenSource(key, spaces.TokenOptions{OnMint: r.opts.Metrics.JWTMinted})
 	opts := r.opts.ClientOptions
-	opts.Limiter = r.limiter(k)
+	opts.Limiter = r.limiter(key.Issuer, apiURL)
 	opts.Metrics = r.opts.Metrics
 	opts.HTTPClient = r.opts.HTTPClient
 	c, err := spaces.NewClient(apiURL, tokens, opts)
@@ -342,12 +388,14 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 	return &Credential{Secret: k.secret, Client: c, Subject: key.Subject, KeyID: key.KeyID}, nil
 }
 
-// limiter is the credential's request budget. It outlives key rotations: a
-// rotated key belongs to the same service app, whose rate limit and 429
-// pauses carry on.
-func (r *Resolver) limiter(k ref) *spaces.Limiter {
+// limiter is the request budget of a service app (its iss) at one API: the
+// rate Spaces allows belongs to the app, so every Secret holding one of its
+// keys, in any namespace, and every rotation of them, share one bucket and
+// one 429 pause.
+func (r *Resolver) limiter(issuer, apiURL string) *spaces.Limiter {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	k := limiterKey{issuer, normalizeURL(apiURL)}
 	l, ok := r.limiters[k]
 	if !ok {
 		l = spaces.NewLimiter(r.opts.QPS, r.opts.Burst, nil)
@@ -355,6 +403,8 @@ func (r *Resolver) limiter(k ref) *spaces.Limiter {
 	}
 	return l
 }
+
+type limiterKey struct{ issuer, apiURL string }
 
 func (r *Resolver) forget(k ref) {
 	r.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -145,6 +146,62 @@ func TestResolver(t *testing.T) {
 		rotated, _, err := r.Resolve(ctx, "team", src)
 		if err != nil || rotated == a || rotated.KeyID != k2.KeyID {
 			t.Fatalf("after rotation: %+v %v", rotated, err)
+		}
+	})
+
+	t.Run("a change that is not the key keeps the client and its tokens", func(t *testing.T) {
+		src := own("creds", "")
+		before, _, _ := r.Resolve(ctx, "team", src)
+		var s corev1.Secret
+		_ = c.Get(ctx, client.ObjectKey{Namespace: "team", Name: "creds"}, &s)
+		s.Finalizers = append(s.Finalizers, spacesv1alpha1.CredentialsInUseFinalizer)
+		s.Labels = map[string]string{"team": "a"}
+		if err := c.Update(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+		after, _, err := r.Resolve(ctx, "team", src)
+		if err != nil || after != before {
+			t.Fatalf("the in-use finalizer rebuilt the credential (%v)", err)
+		}
+	})
+
+	t.Run("one budget per service app, whichever Secret holds its key", func(t *testing.T) {
+		other, _ := fakeSpaces.AddServiceApp()
+		for name, data := range map[string][]byte{"copy-a": k2.JSON, "copy-b": k1.JSON, "other-app": other.JSON} {
+			if err := c.Create(ctx, secret("elsewhere", name, map[string][]byte{"service-key.json": data})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		limiterOf := func(name string) *spaces.Limiter {
+			cred, _, err := r.Resolve(ctx, "elsewhere", own(name, ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cred.Client.Limiter()
+		}
+		if limiterOf("copy-a") != limiterOf("copy-b") {
+			t.Error("two Secrets of one service app spend separate budgets")
+		}
+		if limiterOf("copy-a") == limiterOf("other-app") {
+			t.Error("two service apps share a budget")
+		}
+	})
+
+	t.Run("concurrent first uses build one credential", func(t *testing.T) {
+		if err := c.Create(ctx, secret("team", "fresh", map[string][]byte{"service-key.json": k1.JSON})); err != nil {
+			t.Fatal(err)
+		}
+		creds := make([]*Credential, 8)
+		var wg sync.WaitGroup
+		for i := range creds {
+			wg.Add(1)
+			go func() { defer wg.Done(); creds[i], _, _ = r.Resolve(ctx, "team", own("fresh", "")) }()
+		}
+		wg.Wait()
+		for _, cr := range creds[1:] {
+			if cr == nil || cr != creds[0] {
+				t.Fatal("concurrent first uses built several credentials (and would mint several JWTs)")
+			}
 		}
 	})
 

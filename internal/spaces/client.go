@@ -132,6 +132,9 @@ func WithSendDeadline(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, sendDeadlineKey{}, t)
 }
 
+// Limiter is the request budget the client spends.
+func (c *Client) Limiter() *Limiter { return c.opts.Limiter }
+
 // BaseURL is the API base URL the client calls.
 func (c *Client) BaseURL() string { return c.base.String() }
 
