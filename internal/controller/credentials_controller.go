@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,7 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1 "k8s.io/api/core/v1"
@@ -65,11 +68,18 @@ func (r *CredentialsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return reqs
 	})
+	// Only what can change whether a Secret is in use: an object coming,
+	// going, or changing where its key comes from; not status writes.
+	users := builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		oldSrc, _ := sourceOf(e.ObjectOld)
+		newSrc, _ := sourceOf(e.ObjectNew)
+		return !reflect.DeepEqual(oldSrc, newSrc)
+	}})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&corev1.Secret{}, builder.OnlyMetadata).
-		Watches(&spacesv1alpha1.Space{}, toSecret).
-		Watches(&spacesv1alpha1.SpaceInvite{}, toSecret).
-		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, toSecret).
+		Watches(&spacesv1alpha1.Space{}, toSecret, users).
+		Watches(&spacesv1alpha1.SpaceInvite{}, toSecret, users).
+		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, toSecret, users).
 		Watches(&spacesv1alpha1.ClusterSpacesAccount{}, toAccountSecrets).
 		Named("credentials-in-use").
 		Complete(r)
@@ -117,7 +127,8 @@ func (r *CredentialsReconciler) inUse(ctx context.Context, secret types.Namespac
 	}
 	for _, src := range sources {
 		for _, list := range credentialUsers() {
-			if err := r.List(ctx, list, client.MatchingFields{indexCredentialsSource: src}); err != nil {
+			// Whether there is one is all that matters: no deep copies.
+			if err := r.List(ctx, list, client.MatchingFields{indexCredentialsSource: src}, client.UnsafeDisableDeepCopy); err != nil {
 				return false, err
 			}
 			if meta.LenList(list) > 0 {
