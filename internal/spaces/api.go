@@ -288,6 +288,11 @@ func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, li
 		if err := decodeInto(r.ep, body, p); err != nil {
 			return nil, err
 		}
+		if p.Data == nil {
+			// null, {} or a list under another name: not "nothing there",
+			// which recovery would take as "the create did not land".
+			return nil, &Error{Kind: KindUnavailable, Endpoint: r.ep, StatusCode: http.StatusOK, Message: "the answer holds no data list"}
+		}
 		if len(p.Data) == 0 {
 			return items, nil // an empty page ends a listing, whatever its links say
 		}

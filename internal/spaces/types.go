@@ -26,6 +26,38 @@ type Space struct {
 	Members      []Member      `json:"members,omitempty"`
 }
 
+// UnmarshalJSON reads a space liberally: "id" where "_id" is missing, and
+// restrict and msgRetention under settings where they are not at the top
+// (a public sample reads them there), so either placement is one state,
+// not endless drift.
+func (s *Space) UnmarshalJSON(b []byte) error {
+	type plain Space
+	var wire struct {
+		plain
+		AltID    string `json:"id"`
+		Settings struct {
+			SpaceSettings
+			Restrict     []string      `json:"restrict"`
+			MsgRetention *MsgRetention `json:"msgRetention"`
+		} `json:"settings"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	*s = Space(wire.plain)
+	s.Settings = wire.Settings.SpaceSettings
+	if s.ID == "" {
+		s.ID = wire.AltID
+	}
+	if s.Restrict == nil {
+		s.Restrict = wire.Settings.Restrict
+	}
+	if s.MsgRetention == nil {
+		s.MsgRetention = wire.Settings.MsgRetention
+	}
+	return nil
+}
+
 // SpaceSettings are the settings of a space the operator reads or writes.
 type SpaceSettings struct {
 	ConfID             string            `json:"confId,omitempty"`
@@ -90,7 +122,9 @@ type User struct {
 	Displayname  string        `json:"displayname,omitempty"`
 	AType        string        `json:"aType,omitempty"`
 	Emails       []UserEmail   `json:"emails,omitempty"`
-	PhoneNumbers []PhoneNumber `json:"phone_numbers,omitempty"`
+	// PhoneNumbers is kept raw: its shape is INFERRED and the operator
+	// never reads it, so no shape may fail a whole answer.
+	PhoneNumbers json.RawMessage `json:"phone_numbers,omitempty"`
 	Licenses     []UserLicense `json:"licenses,omitempty"`
 	Permissions  []string      `json:"permissions,omitempty"`
 	Timezone     string        `json:"timezone,omitempty"`
@@ -101,12 +135,6 @@ type User struct {
 type UserEmail struct {
 	Primary bool   `json:"primary"`
 	Value   string `json:"value"`
-}
-
-// PhoneNumber is one of a user's numbers (INFERRED shape).
-type PhoneNumber struct {
-	Type   string `json:"type,omitempty"`
-	Number string `json:"number,omitempty"`
 }
 
 // UserLicense is a license held by a user.
