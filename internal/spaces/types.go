@@ -117,18 +117,18 @@ type SpaceSettingsUpdate struct {
 
 // User is a Spaces user (GET /users/me, colleagues).
 type User struct {
-	ID           string        `json:"_id"`
-	Username     string        `json:"username,omitempty"`
-	Displayname  string        `json:"displayname,omitempty"`
-	AType        string        `json:"aType,omitempty"`
-	Emails       []UserEmail   `json:"emails,omitempty"`
+	ID          string      `json:"_id"`
+	Username    string      `json:"username,omitempty"`
+	Displayname string      `json:"displayname,omitempty"`
+	AType       string      `json:"aType,omitempty"`
+	Emails      []UserEmail `json:"emails,omitempty"`
 	// PhoneNumbers is kept raw: its shape is INFERRED and the operator
 	// never reads it, so no shape may fail a whole answer.
 	PhoneNumbers json.RawMessage `json:"phone_numbers,omitempty"`
-	Licenses     []UserLicense `json:"licenses,omitempty"`
-	Permissions  []string      `json:"permissions,omitempty"`
-	Timezone     string        `json:"timezone,omitempty"`
-	PictureURL   string        `json:"picture_url,omitempty"`
+	Licenses     []UserLicense   `json:"licenses,omitempty"`
+	Permissions  []string        `json:"permissions,omitempty"`
+	Timezone     string          `json:"timezone,omitempty"`
+	PictureURL   string          `json:"picture_url,omitempty"`
 }
 
 // UserEmail is one of a user's addresses.
