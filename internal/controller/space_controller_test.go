@@ -566,12 +566,12 @@ func TestSpaceReconciler_KstatusMapping(t *testing.T) {
 	}
 	w.eventually("the create under way", func() bool {
 		c := condition(w.get("slow"), spacesv1alpha1.ConditionReconciling)
-		return c != nil && c.Status == "True"
+		return c != nil && c.Status == "True" && w.fake.Calls("POST /spaces/invite") == 1
 	})
 	if s := kstatus("slow"); s != status.InProgressStatus {
 		t.Errorf("while creating: %s, want InProgress", s)
 	}
-	if w.fake.Calls("POST /spaces/invite") != 1 || len(w.fake.SpacesTitled("Slow")) != 0 {
+	if len(w.fake.SpacesTitled("Slow")) != 0 {
 		t.Fatal("the check did not happen while the create was in flight")
 	}
 	w.waitReady("slow")
