@@ -146,6 +146,12 @@ func TestSpaceReconciler_ActAsOwner(t *testing.T) {
 	if got.CID != alice.ID || len(got.Members) != 2 || !got.MemberOnly {
 		t.Fatalf("the fake holds %+v; want alice as owner and the service account as admin", got)
 	}
+	// Invited by user id (DESIGN §9), never by email: an email invitation
+	// may stay pending for an account that cannot accept it.
+	sa, _ := w.fake.UserByEmail(w.key.Subject)
+	if w.fake.Invitations(sa.ID) != 1 || w.fake.Invitations(w.key.Subject) != 0 {
+		t.Fatalf("the service account was invited %d times by id, %d by email", w.fake.Invitations(sa.ID), w.fake.Invitations(w.key.Subject))
+	}
 	// The service account loses admin: management is refused.
 	w.fake.Do(func(st *spacestest.State) {
 		for i := range st.Spaces[id].Members {

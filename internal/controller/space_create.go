@@ -62,6 +62,17 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 			next = createMark{attempt: mark.attempt + 1, first: mark.first}
 		}
 	}
+	req := spaces.CreateSpaceRequest{InformChannel: spaces.InformChannelServer}
+	if sp.Spec.Owner != "" {
+		// The owner gets the space; the service account must stay an admin
+		// to keep managing it. It is invited by its user id: by email, it
+		// may get an invitation it can never accept.
+		saID, err := s.cred.ServiceAccountID(ctx)
+		if err != nil {
+			return "", failed(err, false), false
+		}
+		req.Invitees = []spaces.Invitee{{InviteeType: spaces.InviteeTypeUserID, Invitee: saID, Role: string(spacesv1alpha1.RoleAdmin)}}
+	}
 	// Said before the mark, so that nothing but the mark's own write stands
 	// between the mark and the create.
 	if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Creating the space in Spaces")); err != nil {
@@ -81,15 +92,7 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 		return "", failed(err, false), false
 	}
 
-	req := spaces.CreateSpaceRequest{
-		Topic:         spaces.Topic{Title: sp.Spec.Title, Description: ticketDescription(sp.UID, next.attempt)},
-		InformChannel: spaces.InformChannelServer,
-	}
-	if sp.Spec.Owner != "" {
-		// The owner gets the space; the service account must stay an admin
-		// to keep managing it.
-		req.Invitees = []spaces.Invitee{{InviteeType: spaces.InviteeTypeEmail, Invitee: s.cred.Subject, Role: string(spacesv1alpha1.RoleAdmin)}}
-	}
+	req.Topic = spaces.Topic{Title: sp.Spec.Title, Description: ticketDescription(sp.UID, next.attempt)}
 	log.Info("Creating the space in Spaces", "space", klog.KObj(sp), "owner", sp.Spec.Owner, "attempt", next.attempt)
 	sendBy := next.at.Add(sendWindow(s.api.RequestTimeout()))
 	resp, err := s.api.CreateSpace(spaces.WithSendDeadline(ctx, sendBy), req, sp.Spec.Owner)

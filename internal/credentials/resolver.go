@@ -34,6 +34,28 @@ type Credential struct {
 	Subject string
 	// KeyID is the key's kid.
 	KeyID string
+
+	mu     sync.Mutex
+	userID string
+}
+
+// ServiceAccountID is the user id of the key's service account, asked of
+// Spaces (GET /users/me) once and remembered for the credential's life.
+func (c *Credential) ServiceAccountID(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.userID != "" {
+		return c.userID, nil
+	}
+	me, err := c.Client.Me(ctx)
+	if err != nil {
+		return "", err
+	}
+	if me.ID == "" {
+		return "", &spaces.Error{Kind: spaces.KindUnavailable, Endpoint: spaces.EndpointUsersMe, StatusCode: http.StatusOK, Message: "the answer names no user id"}
+	}
+	c.userID = me.ID
+	return c.userID, nil
 }
 
 // Error says why no credential could be had. Reason is a condition reason.
