@@ -248,6 +248,8 @@ func TestCreateMark(t *testing.T) {
 		want  createMark
 	}{
 		{"ticketed", createMark{attempt: 2, first: first, at: at, until: until}.String(), createMark{attempt: 2, first: first, at: at, until: until}},
+		{"with its title", createMark{attempt: 3, first: first, at: at, until: until, title: "Zahlungen & Co = 100% ü"}.String(),
+			createMark{attempt: 3, first: first, at: at, until: until, title: "Zahlungen & Co = 100% ü"}},
 		{"milliseconds kept", "attempt=1" + times, createMark{attempt: 1, first: first, at: at, until: until}},
 		{"older release: a bare time", "2026-11-28T10:00:00Z", createMark{first: first, at: first}},
 		{"garbage", "soon", createMark{}},
@@ -262,7 +264,7 @@ func TestCreateMark(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := parseCreateMark(c.value)
-			if got.attempt != c.want.attempt || !got.first.Equal(c.want.first) || !got.at.Equal(c.want.at) || !got.until.Equal(c.want.until) {
+			if got.attempt != c.want.attempt || !got.first.Equal(c.want.first) || !got.at.Equal(c.want.at) || !got.until.Equal(c.want.until) || got.title != c.want.title {
 				t.Fatalf("parseCreateMark(%q) = %+v, want %+v", c.value, got, c.want)
 			}
 		})

@@ -746,3 +746,23 @@ func TestSpaceReconciler_AbandonReleasesAStuckDeletion(t *testing.T) {
 	}
 	w.waitEvent("stuck", spacesv1alpha1.ReasonAbandoned)
 }
+
+// TestSpaceReconciler_TitleChangedWhileACreateIsOut: the title is edited
+// while an uncertain create may still land; recovery looks under the title
+// the attempt used too, adopts that space and renames it: one space.
+func TestSpaceReconciler_TitleChangedWhileACreateIsOut(t *testing.T) {
+	w := newWorld(t, spacestest.Options{})
+	w.fake.AddFault(spacestest.Fault{Route: "POST /spaces/invite", Latency: 6 * time.Second, Times: 1})
+	w.newSpace("renamed", spacesv1alpha1.SpaceSpec{Title: "Before"})
+	w.eventually("the create sent", func() bool { return w.fake.Calls("POST /spaces/invite") == 1 })
+	w.edit("renamed", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "After" })
+	var sp *spacesv1alpha1.Space
+	w.eventuallyWithin("the space adopted under its new title", time.Minute, func() bool {
+		sp = w.get("renamed")
+		c := condition(sp, spacesv1alpha1.ConditionReady)
+		return c != nil && c.Reason == spacesv1alpha1.ReasonSynced && c.ObservedGeneration == sp.Generation
+	})
+	if before, after := w.fake.SpacesTitled("Before"), w.fake.SpacesTitled("After"); len(before) != 0 || len(after) != 1 || after[0].ID != sp.Status.SpaceID {
+		t.Fatalf("%d spaces titled Before, %d After; %d creates", len(before), len(after), w.fake.Calls("POST /spaces/invite"))
+	}
+}

@@ -80,6 +80,7 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 	}
 	next.at = r.Now()
 	next.until = next.at.Add(settleTime(s.api.RequestTimeout()))
+	next.title = sp.Spec.Title
 	if next.first.IsZero() {
 		next.first = next.at
 	}
@@ -166,9 +167,19 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 		}
 	}
 	title := s.space.Spec.Title
-	list, err := s.api.MySpaces(ctx, spaces.MySpacesQuery{Search: "^" + regexp.QuoteMeta(title) + "$"})
-	if err != nil {
-		return recovered{}, failed(err, false), false
+	titles := []string{title}
+	if mark.title != "" && mark.title != title {
+		// The title changed while the attempt was out: its space, if any,
+		// has the old one.
+		titles = append(titles, mark.title)
+	}
+	var list []spaces.Space
+	for _, t := range titles {
+		found, err := s.api.MySpaces(ctx, spaces.MySpacesQuery{Search: "^" + regexp.QuoteMeta(t) + "$"})
+		if err != nil {
+			return recovered{}, failed(err, false), false
+		}
+		list = append(list, found...)
 	}
 	// Whatever a mark says (it may be forged where the admission policy is
 	// not installed), a space older than the object is not its creation.
@@ -183,7 +194,7 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 	}
 	var candidates []spaces.Space
 	for _, c := range list {
-		if c.Title != title || objectIDTime(c.ID).Before(since) {
+		if !slices.Contains(titles, c.Title) || objectIDTime(c.ID).Before(since) {
 			continue
 		}
 		claimed, err := r.claimedByAnother(ctx, s.space, c.ID)

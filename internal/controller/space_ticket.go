@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type createMark struct {
 	// time of the manager that sent it, whose request timeout may differ
 	// from the one recovering it).
 	until time.Time
+	// title is the title this attempt created the space with: recovery
+	// looks for it too when the spec's title has changed since.
+	title string
 }
 
 // maxSettle bounds how far a mark's until may lie after its at, so that a
@@ -42,8 +46,12 @@ const maxSettle = time.Hour
 const markTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 func (m createMark) String() string {
-	return fmt.Sprintf("attempt=%d first=%s at=%s until=%s", m.attempt,
+	v := fmt.Sprintf("attempt=%d first=%s at=%s until=%s", m.attempt,
 		m.first.UTC().Format(markTimeFormat), m.at.UTC().Format(markTimeFormat), m.until.UTC().Format(markTimeFormat))
+	if m.title != "" {
+		v += " title=" + url.QueryEscape(m.title)
+	}
+	return v
 }
 
 // parseCreateMark reads a mark. A bare RFC 3339 time (an older release's
@@ -74,6 +82,8 @@ func parseCreateMark(v string) createMark {
 			m.at, err = time.Parse(time.RFC3339, val)
 		case "until":
 			m.until, err = time.Parse(time.RFC3339, val)
+		case "title":
+			m.title, err = url.QueryUnescape(val)
 		default:
 			err = fmt.Errorf("unknown field")
 		}
