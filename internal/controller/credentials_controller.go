@@ -50,12 +50,12 @@ func (r *CredentialsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, &account); err != nil {
 			return nil
 		}
-		return []reconcile.Request{{NamespacedName: accountSecret(&account)}}
+		return []reconcile.Request{{NamespacedName: credentials.AccountSecret(&account)}}
 	})
 	// An account that changes its Secret lets go of the old one: every
 	// Secret still holding the finalizer is looked at again.
 	toAccountSecrets := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		reqs := []reconcile.Request{{NamespacedName: accountSecret(o.(*spacesv1alpha1.ClusterSpacesAccount))}}
+		reqs := []reconcile.Request{{NamespacedName: credentials.AccountSecret(o.(*spacesv1alpha1.ClusterSpacesAccount))}}
 		var secrets metav1.PartialObjectMetadataList
 		secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 		if err := c.List(ctx, &secrets); err != nil {
@@ -83,10 +83,6 @@ func (r *CredentialsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&spacesv1alpha1.ClusterSpacesAccount{}, toAccountSecrets).
 		Named("credentials-in-use").
 		Complete(r)
-}
-
-func accountSecret(a *spacesv1alpha1.ClusterSpacesAccount) types.NamespacedName {
-	return types.NamespacedName{Namespace: a.Spec.SecretRef.Namespace, Name: a.Spec.SecretRef.Name}
 }
 
 // Reconcile adds or removes the in-use finalizer of one Secret.
@@ -117,13 +113,9 @@ func (r *CredentialsReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // inUse reports whether any object, deleting ones included, takes its
 // credentials from secret: directly, or through an account naming it.
 func (r *CredentialsReconciler) inUse(ctx context.Context, secret types.NamespacedName) (bool, error) {
-	sources := []string{credentials.SecretSourceKey(secret)}
-	accounts, err := accountsOfSecret(ctx, r.Client, secret)
+	sources, err := sourcesOfSecret(ctx, r.Client, secret)
 	if err != nil {
 		return false, err
-	}
-	for _, a := range accounts {
-		sources = append(sources, credentials.AccountSourceKey(a))
 	}
 	for _, src := range sources {
 		for _, list := range credentialUsers() {

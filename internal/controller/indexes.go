@@ -113,13 +113,9 @@ func credentialUsers() []client.ObjectList {
 func requestsForSecret(c client.Client, list client.ObjectList) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := types.NamespacedName{Namespace: secret.GetNamespace(), Name: secret.GetName()}
-		sources := []string{credentials.SecretSourceKey(key)}
-		accounts, err := accountsOfSecret(ctx, c, key)
+		sources, err := sourcesOfSecret(ctx, c, key)
 		if err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing the accounts of a Secret", "secret", key)
-		}
-		for _, a := range accounts {
-			sources = append(sources, credentials.AccountSourceKey(a))
 		}
 		return requestsForSources(ctx, c, list, sources...)
 	}
@@ -166,6 +162,18 @@ func requestsOf(list client.ObjectList) []reconcile.Request {
 	return reqs
 }
 
+// sourcesOfSecret are the credential sources whose key is in secret: the
+// Secret itself, and every account naming it (as far as they could be
+// listed).
+func sourcesOfSecret(ctx context.Context, c client.Reader, secret types.NamespacedName) ([]string, error) {
+	sources := []string{credentials.SecretSourceKey(secret)}
+	accounts, err := accountsOfSecret(ctx, c, secret)
+	for _, a := range accounts {
+		sources = append(sources, credentials.AccountSourceKey(a))
+	}
+	return sources, err
+}
+
 // accountsOfSecret names the ClusterSpacesAccounts whose key is in secret.
 func accountsOfSecret(ctx context.Context, c client.Reader, secret types.NamespacedName) ([]string, error) {
 	var accounts spacesv1alpha1.ClusterSpacesAccountList
@@ -174,7 +182,7 @@ func accountsOfSecret(ctx context.Context, c client.Reader, secret types.Namespa
 	}
 	var names []string
 	for _, a := range accounts.Items {
-		if a.Spec.SecretRef.Namespace == secret.Namespace && a.Spec.SecretRef.Name == secret.Name {
+		if credentials.AccountSecret(&a) == secret {
 			names = append(names, a.Name)
 		}
 	}

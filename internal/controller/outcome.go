@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -145,7 +144,7 @@ func (o outcome) result(resync, stalledFor time.Duration) (ctrl.Result, error) {
 // kstatus way. observedGeneration moves only on a final outcome, so a
 // change still being worked on reads as in progress.
 func applyConditions(status *spacesv1alpha1.CommonStatus, generation int64, o outcome) {
-	o.message = capMessage(o.message, maxConditionMessage)
+	o.message = spaces.Truncate(o.message, maxConditionMessage)
 	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation})
 	}
@@ -205,17 +204,6 @@ func stalledFor(status *spacesv1alpha1.CommonStatus, reason string, now time.Tim
 // 32 KiB; three conditions share one status): detail per invitee or user
 // lives in their own status entry.
 const maxConditionMessage = 1024
-
-// capMessage cuts s to at most n bytes on a character boundary.
-func capMessage(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 
 // readyReason is the reason of the Ready condition, "" without one.
 func readyReason(status *spacesv1alpha1.CommonStatus) string {

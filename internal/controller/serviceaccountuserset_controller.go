@@ -90,6 +90,12 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 	s := &userSetScope{set: set, status: *set.Status.DeepCopy(), specIdx: specIndex(set)}
 	var o outcome
 	if !set.DeletionTimestamp.IsZero() {
+		if !controllerutil.ContainsFinalizer(set, spacesv1alpha1.Finalizer) {
+			return ctrl.Result{}, nil
+		}
+		if done, err := r.abandoned(ctx, set); done || err != nil {
+			return ctrl.Result{}, err
+		}
 		if o = r.reconcileDelete(ctx, s); o.phase == 0 {
 			return ctrl.Result{}, releaseFinalizer(ctx, r.Client, set)
 		}
@@ -351,12 +357,7 @@ func (r *ServiceAccountUserSetReconciler) setPasswords(ctx context.Context, s *u
 // reconcileDelete deletes, under deletionPolicy Delete, the users this set
 // created; a zero outcome means done.
 func (r *ServiceAccountUserSetReconciler) reconcileDelete(ctx context.Context, s *userSetScope) outcome {
-	if !controllerutil.ContainsFinalizer(s.set, spacesv1alpha1.Finalizer) || s.set.Spec.DeletionPolicy != spacesv1alpha1.DeletionPolicyDelete {
-		return outcome{}
-	}
-	if s.set.Annotations[spacesv1alpha1.AnnotationAbandon] == "true" {
-		r.event(s.set, corev1.EventTypeWarning, spacesv1alpha1.ReasonAbandoned,
-			"Released by %s=true without deleting the users it created", spacesv1alpha1.AnnotationAbandon)
+	if s.set.Spec.DeletionPolicy != spacesv1alpha1.DeletionPolicyDelete {
 		return outcome{}
 	}
 	var created []spacesv1alpha1.UserStatus

@@ -197,11 +197,11 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 		if !slices.Contains(titles, c.Title) || objectIDTime(c.ID).Before(since) {
 			continue
 		}
-		claimed, err := r.claimedByAnother(ctx, s.space, c.ID)
+		_, free, err := checkClaim(ctx, r.Client, s.space, c.ID)
 		if err != nil {
 			return recovered{}, failed(err, false), false
 		}
-		if !claimed {
+		if free {
 			candidates = append(candidates, c)
 		}
 	}
@@ -214,7 +214,7 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 	}
 	var ours []ticketed
 	for _, c := range candidates {
-		if _, _, ok := parseTicket(c.Description); !ok && c.Description == "" {
+		if c.Description == "" {
 			// The listing may leave descriptions out: read the space itself.
 			full, err := s.api.GetSpace(ctx, c.ID)
 			if spaces.IsNotFound(err) {
@@ -324,19 +324,6 @@ func mergeIDs(set, ids []string) []string {
 		}
 	}
 	return out
-}
-
-func (r *SpaceReconciler) claimedByAnother(ctx context.Context, sp *spacesv1alpha1.Space, id string) (bool, error) {
-	var list spacesv1alpha1.SpaceList
-	if err := r.List(ctx, &list, client.MatchingFields{indexSpaceID: id}); err != nil {
-		return false, err
-	}
-	for _, o := range list.Items {
-		if o.UID != sp.UID {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // objectIDTime is the creation time in a MongoDB ObjectId (its first four

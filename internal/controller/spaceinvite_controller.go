@@ -298,11 +298,6 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 	for _, i := range idx {
 		st := &next[i]
 		st.State, st.Message, st.InvitedAt = spacesv1alpha1.InviteeInvited, "", &now
-		inv := spaces.Invitee{InviteeType: spaces.InviteeTypeEmail, Invitee: st.Email, Role: string(st.Role)}
-		if st.Email == "" {
-			inv = spaces.Invitee{InviteeType: spaces.InviteeTypeUserID, Invitee: st.UserID, Role: string(st.Role)}
-		}
-		req.Invitees = append(req.Invitees, inv)
 		names = append(names, displayStatus(*st))
 	}
 	s.status.Invitees = next
@@ -319,12 +314,11 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 			groups = append(groups, []int{i})
 		}
 	}
-	all := req.Invitees
 	for g := 0; g < len(groups); g++ {
 		group := groups[g]
 		req.Invitees = nil
 		for _, i := range group {
-			req.Invitees = append(req.Invitees, all[slices.Index(idx, i)])
+			req.Invitees = append(req.Invitees, wireInvitee(next[i]))
 		}
 		resp, err := s.api.Invite(ctx, s.spaceID, req)
 		if spaces.KindOf(err) == spaces.KindInvalid {
@@ -353,8 +347,25 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 			}
 		}
 	}
-	r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Invited %s", strings.Join(names, ", "))
+	var invited []string
+	for _, i := range idx {
+		if next[i].State == spacesv1alpha1.InviteeInvited {
+			invited = append(invited, displayStatus(next[i]))
+		}
+	}
+	if len(invited) > 0 {
+		r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonCreated, "Invited %s", strings.Join(firstN(invited, 20), ", "))
+	}
 	return outcome{}, true
+}
+
+// wireInvitee is how an invitee is named to Spaces: by email, else by
+// user id.
+func wireInvitee(st spacesv1alpha1.InviteeStatus) spaces.Invitee {
+	if st.Email == "" {
+		return spaces.Invitee{InviteeType: spaces.InviteeTypeUserID, Invitee: st.UserID, Role: string(st.Role)}
+	}
+	return spaces.Invitee{InviteeType: spaces.InviteeTypeEmail, Invitee: st.Email, Role: string(st.Role)}
 }
 
 // inviteFailed records a failed invitation call for the invitees of group.

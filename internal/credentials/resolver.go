@@ -203,11 +203,7 @@ func (r *Resolver) AccountOf(src Source) string {
 // CredentialsInvalid or NotAllowed and a message saying what to do.
 func (r *Resolver) Resolve(ctx context.Context, namespace string, src Source) (*Credential, Policy, error) {
 	if cr := src.CredentialsRef; cr != nil {
-		key := cr.Key
-		if key == "" {
-			key = spacesv1alpha1.DefaultCredentialsKey
-		}
-		cred, err := r.credential(ctx, ref{secret: types.NamespacedName{Namespace: namespace, Name: cr.Name}, key: key})
+		cred, err := r.credential(ctx, ref{secret: types.NamespacedName{Namespace: namespace, Name: cr.Name}, key: keyOrDefault(cr.Key)})
 		return cred, Policy{}, err
 	}
 	name := r.AccountOf(src)
@@ -240,12 +236,19 @@ func (r *Resolver) Resolve(ctx context.Context, namespace string, src Source) (*
 
 // Account returns the credential of an account's key, whoever uses it.
 func (r *Resolver) Account(ctx context.Context, account *spacesv1alpha1.ClusterSpacesAccount) (*Credential, error) {
-	sr := account.Spec.SecretRef
-	key := sr.Key
+	return r.credential(ctx, ref{secret: AccountSecret(account), key: keyOrDefault(account.Spec.SecretRef.Key), apiURL: account.Spec.APIURL})
+}
+
+// AccountSecret names the Secret holding an account's key.
+func AccountSecret(account *spacesv1alpha1.ClusterSpacesAccount) types.NamespacedName {
+	return types.NamespacedName{Namespace: account.Spec.SecretRef.Namespace, Name: account.Spec.SecretRef.Name}
+}
+
+func keyOrDefault(key string) string {
 	if key == "" {
-		key = spacesv1alpha1.DefaultCredentialsKey
+		return spacesv1alpha1.DefaultCredentialsKey
 	}
-	return r.credential(ctx, ref{secret: types.NamespacedName{Namespace: sr.Namespace, Name: sr.Name}, key: key, apiURL: account.Spec.APIURL})
+	return key
 }
 
 // Lends reports whether account lends its key to namespace: its selector,

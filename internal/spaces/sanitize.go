@@ -32,14 +32,19 @@ func Sanitize(s string, secrets ...string) string {
 		}
 		return r
 	}, strings.TrimSpace(s))
-	if len(s) <= MaxMessage {
+	return Truncate(s, MaxMessage)
+}
+
+// Truncate cuts s to at most n bytes on a character boundary, marking the
+// cut with an ellipsis.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := MaxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s[:cut] + "…"
+	return s[:n] + "…"
 }
 
 // isBidiControl reports the characters that reorder how text displays
