@@ -119,11 +119,16 @@ const (
 )
 
 // InviteeState is where one invitee stands.
-// +kubebuilder:validation:Enum=Pending;Invited;Joined;Failed
+// +kubebuilder:validation:Enum=Pending;Sending;Invited;Joined;Failed
 type InviteeState string
 
 const (
 	InviteePending InviteeState = "Pending"
+	// InviteeSending: an invitation call naming the invitee may still be
+	// reaching Spaces (the operator stopped before it learnt the answer).
+	// After sendingUntil, membership decides: a member is Joined, anyone
+	// else is invited again.
+	InviteeSending InviteeState = "Sending"
 	InviteeInvited InviteeState = "Invited"
 	InviteeJoined  InviteeState = "Joined"
 	InviteeFailed  InviteeState = "Failed"
@@ -140,8 +145,9 @@ type InviteeStatus struct {
 	// role the invitee was invited with.
 	// +optional
 	Role MemberRole `json:"role,omitempty"`
-	// state: Pending, Invited (sent, not yet a member), Joined (a member with
-	// the role) or Failed (see message).
+	// state: Pending, Sending (a call naming the invitee is out, or its
+	// answer was lost), Invited (sent, not yet a member), Joined (a member
+	// with the role) or Failed (see message).
 	// +optional
 	State InviteeState `json:"state,omitempty"`
 	// message from Spaces when the invitation failed.
@@ -150,6 +156,10 @@ type InviteeStatus struct {
 	// invitedAt is when the invitation was sent.
 	// +optional
 	InvitedAt *metav1.Time `json:"invitedAt,omitempty"`
+	// sendingUntil is, while Sending, the moment after which the call can
+	// no longer reach Spaces, so membership tells whether it did.
+	// +optional
+	SendingUntil *metav1.Time `json:"sendingUntil,omitempty"`
 }
 
 // SpaceInviteStatus is what the operator last observed of the invitees.
@@ -159,6 +169,14 @@ type SpaceInviteStatus struct {
 	// spaceID is the id of the space the invitees are invited to.
 	// +optional
 	SpaceID string `json:"spaceID,omitempty"`
+
+	// credentialsRef and accountRef record where the credentials of the last
+	// sync came from (with spaceRef, the Space's): a prune on deletion
+	// still reaches the space with them after the Space object is gone.
+	// +optional
+	CredentialsRef *CredentialsReference `json:"credentialsRef,omitempty"`
+	// +optional
+	AccountRef *AccountReference `json:"accountRef,omitempty"`
 
 	// invitees: one entry per invitee in spec.
 	// +optional

@@ -153,14 +153,19 @@ func (r *ServiceAccountUserSetReconciler) resolve(ctx context.Context, s *userSe
 
 // existing reads which users exist, 50 emails a call.
 func (r *ServiceAccountUserSetReconciler) existing(ctx context.Context, api usersAPI, emails []string) (map[string]spaces.User, error) {
-	out := map[string]spaces.User{}
 	if len(emails) == 0 {
-		return out, nil
+		return map[string]spaces.User{}, nil
 	}
 	users, err := api.ColleaguesBulk(ctx, emails)
 	if err != nil {
 		return nil, err
 	}
+	return usersByEmail(users), nil
+}
+
+// usersByEmail indexes users by every address they have, in lower case.
+func usersByEmail(users []spaces.User) map[string]spaces.User {
+	out := map[string]spaces.User{}
 	for _, u := range users {
 		for _, e := range u.Emails {
 			out[strings.ToLower(e.Value)] = u
@@ -169,7 +174,7 @@ func (r *ServiceAccountUserSetReconciler) existing(ctx context.Context, api user
 			out[strings.ToLower(u.Username)] = u
 		}
 	}
-	return out, nil
+	return out
 }
 
 // conflicts maps each email of the set that an older set also names to that
@@ -205,6 +210,9 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 		if errors.As(err, &foreign) {
 			return stalled(spacesv1alpha1.ReasonSecretConflict, foreign.Error())
 		}
+		return failed(err, false)
+	}
+	if err := r.markCreates(ctx, s, plan); err != nil {
 		return failed(err, false)
 	}
 	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
@@ -244,6 +252,9 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 				continue
 			case !results[i].Succeeded():
 				st.State, st.Message = spacesv1alpha1.UserFailed, bulkMessage(results[i])
+				if op.Action == spaces.BulkActionCreate {
+					st.CreatedBySet = false // Spaces refused it: not this set's
+				}
 				users = append(users, st)
 				continue
 			}
@@ -282,6 +293,29 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 		o.err = errors.New(o.message)
 	}
 	return o
+}
+
+// markCreates records, before the creates are sent, that the users about
+// to be created are this set's: after a crash or a lost answer, a user that
+// exists then was made by this set (its password is already in the set's
+// Secret), so deletionPolicy Delete still removes it.
+func (r *ServiceAccountUserSetReconciler) markCreates(ctx context.Context, s *userSetScope, plan userPlan) error {
+	marked := false
+	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
+	for i, op := range plan.ops {
+		st := plan.opUsers[i]
+		if op.Action == spaces.BulkActionCreate && !st.CreatedBySet {
+			st.CreatedBySet, st.State, st.Message, marked = true, spacesv1alpha1.UserPending, "being created", true
+			plan.opUsers[i] = st
+		}
+		users = append(users, st)
+	}
+	if !marked {
+		return nil
+	}
+	s.status.Users = orderUsers(s.specIdx, users)
+	return writeStatus(ctx, &r.Reconciler, s.set, &s.set.Status, &s.status,
+		progressing(spacesv1alpha1.ReasonProgressing, "Creating users in Spaces"))
 }
 
 // transientResult says whether one operation's failure is Spaces' passing

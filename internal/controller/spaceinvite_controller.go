@@ -33,6 +33,8 @@ type inviteAPI interface {
 	Invite(ctx context.Context, spaceID string, req spaces.InviteRequest) (*spaces.InviteResponse, error)
 	SetAttendee(ctx context.Context, spaceID, userID, role string) (*spaces.Attendee, error)
 	RemoveAttendee(ctx context.Context, spaceID, userID string) (*spaces.Attendee, error)
+	ColleaguesBulk(ctx context.Context, emails []string) ([]spaces.User, error)
+	RequestTimeout() time.Duration
 }
 
 var _ inviteAPI = (*spaces.Client)(nil)
@@ -44,8 +46,6 @@ type SpaceInviteReconciler struct {
 	// invitations sent, and a stale copy could send one twice.
 	Reconciler
 	Now func() time.Time
-	// api, when set, wraps the credential's client (tests inject crashes).
-	api func(*spacesv1alpha1.SpaceInvite, inviteAPI) inviteAPI
 }
 
 // SetupWithManager registers the controller: SpaceInvites, and the Spaces
@@ -158,20 +158,27 @@ func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (out
 		var sp spacesv1alpha1.Space
 		err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: spec.SpaceRef.Name}, &sp)
 		switch {
+		case apierrors.IsNotFound(err) && !s.inv.DeletionTimestamp.IsZero() && s.inv.Status.SpaceID != "":
+			// Deleting after the Space object went (its space may be
+			// retained): the space and credentials of the last sync.
+			s.spaceID = s.inv.Status.SpaceID
+			src = credentials.Source{CredentialsRef: s.inv.Status.CredentialsRef, AccountRef: s.inv.Status.AccountRef}
 		case apierrors.IsNotFound(err):
 			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to exist", spec.SpaceRef.Name)), false
 		case err != nil:
 			return failed(err, false), false
 		case !meta.IsStatusConditionTrue(sp.Status.Conditions, spacesv1alpha1.ConditionReady) || sp.Status.SpaceID == "":
 			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to be Ready", spec.SpaceRef.Name)), false
-		}
-		s.spaceID = sp.Status.SpaceID
-		src, _ = sourceOf(&sp)
-		if sp.Spec.Owner != "" {
-			s.protected = append(s.protected, sp.Spec.Owner)
+		default:
+			s.spaceID = sp.Status.SpaceID
+			src, _ = sourceOf(&sp)
+			if sp.Spec.Owner != "" {
+				s.protected = append(s.protected, sp.Spec.Owner)
+			}
 		}
 	}
 	s.status.SpaceID = s.spaceID
+	s.status.CredentialsRef, s.status.AccountRef = src.CredentialsRef.DeepCopy(), src.AccountRef.DeepCopy()
 	cred, policy, err := r.Credentials.Resolve(ctx, ns, src)
 	if err != nil {
 		return failed(err, false), false
@@ -196,9 +203,6 @@ func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (out
 				"spec.spaceID %s: no Space in this namespace manages that space; use spec.spaceRef to a Space here", spec.SpaceID)), false
 		}
 	}
-	if r.api != nil {
-		s.api = r.api(s.inv, s.api)
-	}
 	return outcome{}, true
 }
 
@@ -219,12 +223,17 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 
 	var next []spacesv1alpha1.InviteeStatus
 	var toInvite []int // indexes into next
+	var settlesAt time.Time // the latest interrupted call still able to land
+	now := r.Now()
 	for _, want := range s.inv.Spec.Invitees {
 		key := inviteeKey(want.Email, want.UserID)
 		st := previous[key]
 		delete(previous, key)
 		st.Email, st.UserID, st.Role = want.Email, orDefault(st.UserID, want.UserID), want.Role
 		m, isMember := byKey[key]
+		if !isMember && st.UserID != "" {
+			m, isMember = byKey["id:"+st.UserID] // the listing may not carry emails
+		}
 		switch {
 		case isMember && m.Role == string(want.Role):
 			st.State, st.Message, st.UserID = spacesv1alpha1.InviteeJoined, "", m.Member
@@ -238,6 +247,23 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 			}
 			r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Changed the role of %s from %s to %s", displayInvitee(want), m.Role, want.Role)
 			st.State, st.Message, st.UserID = spacesv1alpha1.InviteeJoined, "", m.Member
+		case st.State == spacesv1alpha1.InviteeSending && st.SendingUntil != nil && now.Before(st.SendingUntil.Time):
+			// A call naming them may still land: wait, then look again.
+			if st.SendingUntil.After(settlesAt) {
+				settlesAt = st.SendingUntil.Time
+			}
+		case st.State == spacesv1alpha1.InviteeSending && wireInvitee(st).InviteeType == spaces.InviteeTypeUserID:
+			// The interrupted call can no longer land, and an invitation
+			// by user id makes a member at once: they are no member, so it
+			// never reached Spaces, and they are invited now.
+			log.Info("An interrupted invitation did not reach Spaces; sending it again", "spaceInvite", klog.KObj(s.inv), "invitee", displayStatus(st))
+			toInvite = append(toInvite, len(next))
+		case st.State == spacesv1alpha1.InviteeSending:
+			// By email, to someone with no Spaces account: an invitation
+			// that arrived is pending, not membership, so nothing shows
+			// whether it did. Sending it again could invite twice.
+			st.State, st.SendingUntil = spacesv1alpha1.InviteeInvited, nil
+			st.Message = "the operator stopped while inviting; the invitation may not have been sent, and is not sent twice: if it never arrived, remove the invitee and add it back"
 		case st.InvitedAt != nil && st.State != spacesv1alpha1.InviteeFailed:
 			st.State = spacesv1alpha1.InviteeInvited // sent before: never again for this spec
 		default:
@@ -278,6 +304,12 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 			failedMsgs = append(failedMsgs, displayStatus(st)+": "+st.Message)
 		}
 	}
+	if !settlesAt.IsZero() {
+		o := progressing(spacesv1alpha1.ReasonProgressing, fmt.Sprintf(
+			"an invitation call was interrupted; at %s membership shows whether it reached Spaces, and those it did not reach are invited then", settlesAt.UTC().Format(time.RFC3339)))
+		o.retryAfter = settlesAt.Sub(now) + time.Second
+		return o
+	}
 	if len(failedMsgs) > 0 {
 		return stalledButResync(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("Spaces refused to invite %d people (each says why in status.invitees): %s; correct spec.invitees",
 			len(failedMsgs), strings.Join(firstN(failedMsgs, 3), "; ")))
@@ -285,19 +317,25 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 	return synced(fmt.Sprintf("%d of %d invitees are members; the rest are invited", s.status.Joined, s.status.Total))
 }
 
-// invite sends one invitation call for next[idx...]. What is about to be
-// sent is written to status first: a crash after the call cannot make the
-// next reconcile send it again.
+// invite sends the invitation calls for next[idx...]. Who is about to be
+// sent is written to status first as Sending, with the moment after which
+// no call can land: a crash after the write neither sends anyone twice
+// (they wait for that moment, then membership decides) nor forgets anyone
+// (a Sending invitee who is no member then is invited again).
 func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next []spacesv1alpha1.InviteeStatus, idx []int) (outcome, bool) {
-	now := metav1.NewTime(r.Now())
+	start := r.Now()
+	now := metav1.NewTime(start)
+	until := metav1.NewTime(start.Add(settleTime(s.api.RequestTimeout())))
+	ctx = spaces.WithSendDeadline(ctx, start.Add(sendWindow(s.api.RequestTimeout())))
 	req := spaces.InviteRequest{InformChannel: spaces.InformChannelServer}
 	if s.inv.Spec.Notify == spacesv1alpha1.NotifyNone {
 		req.InformChannel = spaces.InformChannelClient
 	}
+	r.resolveUserIDs(ctx, s, next, idx)
 	var names []string
 	for _, i := range idx {
 		st := &next[i]
-		st.State, st.Message, st.InvitedAt = spacesv1alpha1.InviteeInvited, "", &now
+		st.State, st.Message, st.InvitedAt, st.SendingUntil = spacesv1alpha1.InviteeSending, "", &now, &until
 		names = append(names, displayStatus(*st))
 	}
 	s.status.Invitees = next
@@ -336,10 +374,13 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 		if err != nil {
 			for _, later := range groups[g+1:] {
 				for _, i := range later { // never sent
-					next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
+					next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
 				}
 			}
 			return r.inviteFailed(s, next, group, err)
+		}
+		for _, i := range group {
+			next[i].State, next[i].SendingUntil = spacesv1alpha1.InviteeInvited, nil
 		}
 		if resp.InviteContent != nil && len(group) == 1 {
 			if err := r.keepJoinLink(ctx, s, next[group[0]], joinLink(resp.InviteContent.Text)); err != nil {
@@ -359,10 +400,38 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 	return outcome{}, true
 }
 
-// wireInvitee is how an invitee is named to Spaces: by email, else by
-// user id.
+// resolveUserIDs finds the user ids of email invitees who already have a
+// Spaces account, so they are invited by id: that makes them members at
+// once (an email invitation may stay pending), and an interrupted call can
+// be checked against membership and sent again safely. When the lookup is
+// refused, everyone is invited by email.
+func (r *SpaceInviteReconciler) resolveUserIDs(ctx context.Context, s *inviteScope, next []spacesv1alpha1.InviteeStatus, idx []int) {
+	var emails []string
+	for _, i := range idx {
+		if next[i].Email != "" && next[i].UserID == "" {
+			emails = append(emails, next[i].Email)
+		}
+	}
+	if len(emails) == 0 {
+		return
+	}
+	users, err := s.api.ColleaguesBulk(ctx, emails)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).V(1).Info("Could not look up invitees' user ids; inviting by email", "spaceInvite", klog.KObj(s.inv), "error", spaces.Sanitize(err.Error()))
+		return
+	}
+	byEmail := usersByEmail(users)
+	for _, i := range idx {
+		if u, ok := byEmail[strings.ToLower(next[i].Email)]; ok && next[i].UserID == "" {
+			next[i].UserID = u.ID
+		}
+	}
+}
+
+// wireInvitee is how an invitee is named to Spaces: by user id when it is
+// known, else by email.
 func wireInvitee(st spacesv1alpha1.InviteeStatus) spaces.Invitee {
-	if st.Email == "" {
+	if st.UserID != "" {
 		return spaces.Invitee{InviteeType: spaces.InviteeTypeUserID, Invitee: st.UserID, Role: string(st.Role)}
 	}
 	return spaces.Invitee{InviteeType: spaces.InviteeTypeEmail, Invitee: st.Email, Role: string(st.Role)}
@@ -372,20 +441,20 @@ func wireInvitee(st spacesv1alpha1.InviteeStatus) spaces.Invitee {
 func (r *SpaceInviteReconciler) inviteFailed(s *inviteScope, next []spacesv1alpha1.InviteeStatus, group []int, err error) (outcome, bool) {
 	if spaces.KindOf(err) == spaces.KindInvalid {
 		for _, i := range group {
-			next[i].State, next[i].Message, next[i].InvitedAt = spacesv1alpha1.InviteeFailed, err.Error(), nil
+			next[i].State, next[i].Message, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteeFailed, err.Error(), nil, nil
 		}
 		s.status.Invitees = next
 		return outcome{}, true
 	}
 	if spaces.DefinitelyNotDone(err) {
 		for _, i := range group {
-			next[i].State, next[i].InvitedAt = spacesv1alpha1.InviteePending, nil
+			next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
 		}
 	} else {
-		// It may or may not have gone out; sending it again could invite
-		// twice, so it is not retried, and the user is told.
+		// It may or may not have gone out: they stay Sending, and once the
+		// call can no longer land, membership decides.
 		for _, i := range group {
-			next[i].Message = "the invitation may not have been sent (" + err.Error() + "); remove the invitee and add it back to send it again"
+			next[i].Message = "the answer to the invitation was lost (" + err.Error() + "); membership decides after sendingUntil whether it is sent again"
 		}
 	}
 	s.status.Invitees = next
@@ -444,6 +513,9 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 	if s.inv.Spec.Prune && !s.inv.Spec.Suspend && len(s.status.Invitees) > 0 {
 		if o, ok := r.target(ctx, s); ok {
 			members, err := s.api.SpaceMembers(ctx, s.spaceID)
+			if spaces.IsNotFound(err) {
+				return ctrl.Result{}, releaseFinalizer(ctx, r.Client, s.inv) // the space, and its members, are gone
+			}
 			if err != nil {
 				return r.finish(ctx, s, failed(err, true))
 			}

@@ -49,8 +49,6 @@ var (
 	// wrappers lets a test wrap the Spaces API of the Spaces in its
 	// namespace (to simulate a crash mid-reconcile).
 	wrappers sync.Map // namespace -> func(*Space, spaceAPI) spaceAPI
-	// inviteWrappers does the same for SpaceInvites.
-	inviteWrappers sync.Map // namespace -> func(inviteAPI) inviteAPI
 	// logs holds everything the manager logged.
 	logs syncBuffer
 )
@@ -115,14 +113,7 @@ func run(m *testing.M) int {
 	if err := sr.SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
-	ir := &SpaceInviteReconciler{Reconciler: base,
-		api: func(inv *spacesv1alpha1.SpaceInvite, api inviteAPI) inviteAPI {
-			if w, ok := inviteWrappers.Load(inv.Namespace); ok {
-				return w.(func(inviteAPI) inviteAPI)(api)
-			}
-			return api
-		}}
-	if err := ir.SetupWithManager(mgr); err != nil {
+	if err := (&SpaceInviteReconciler{Reconciler: base}).SetupWithManager(mgr); err != nil {
 		panic(err)
 	}
 	if err := (&ServiceAccountUserSetReconciler{Reconciler: base}).SetupWithManager(mgr); err != nil {

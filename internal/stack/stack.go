@@ -218,10 +218,15 @@ type FakeState struct {
 		} `json:"members"`
 	} `json:"spaces"`
 	Users map[string]struct {
-		Email   string `json:"email"`
-		Service bool   `json:"serviceAccount"`
+		Email          string `json:"email"`
+		Service        bool   `json:"serviceAccount"`
+		PasswordSHA256 string `json:"passwordSHA256"`
 	} `json:"users"`
 	Calls map[string]int `json:"calls"`
+	// Invitations counts invitations per invitee (lower-case email or id).
+	Invitations map[string]int `json:"invitations"`
+	// CreateAttempts counts user creates per lower-case email.
+	CreateAttempts map[string]int `json:"createAttempts"`
 }
 
 // State fetches the fake's state.

@@ -1,9 +1,10 @@
-// Package storm proves the operator's first promise, exactly one space per
-// Space, under a storm of crashes: the real manager binary is SIGKILLed at
-// random moments while many Spaces are created against a standalone fake
-// whose creates are slow (and, in one run, whose answers are lost), then
-// one clean run must bring every Space to Ready with exactly one space each
-// and nothing left behind.
+// Package storm proves the operator's promises under a storm of crashes:
+// the real manager binary is SIGKILLed at random moments while many Spaces
+// are created against a standalone fake whose creates are slow (and, in one
+// run, whose answers are lost), while 200 people are invited, and while a
+// set of 200 users is created; then one clean run must bring everything to
+// Ready with exactly one space per Space, nobody invited twice or missed,
+// no user created twice and every password in its Secret.
 //
 // make test runs a small storm; make storm runs the full size (100 kills
 // during 200 creates). Sizes come from the environment:
@@ -12,6 +13,8 @@
 //	STORM_KILLS        SIGKILLs per run (default 12)
 //	STORM_API_TIMEOUT  the manager's --api-timeout (default 3s)
 //	STORM_CLEAN_RUN    how long the clean run may take (default 5m)
+//	STORM_PEOPLE       invitees, and users of the user set (default 200)
+//	STORM_PEOPLE_KILLS SIGKILLs during invitations and during the user set (default 30)
 package storm
 
 import (
@@ -48,7 +51,7 @@ func run(m *testing.M) int {
 	ctrllog.SetLogger(logr.Discard())
 	var stop func()
 	var err error
-	if st, stop, err = stack.StartInTemp("storm"); err != nil {
+	if st, stop, err = stack.StartInTemp("storm", inviteeEmails(peopleFromEnv())...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -132,34 +135,48 @@ func storm(t *testing.T, name, fault string) {
 		t.Fatal(err)
 	}
 
+	stormTook := crashLoop(t, sz.kills, managerArgs)
+	var c counts
+	cleanTook := cleanRun(t, managerArgs, sz.cleanRun, func() bool {
+		c = count(t, ns, prefix)
+		return c.settled(sz.spaces)
+	})
+	t.Logf("%s: %d kills in %s; clean run %s: %s", name, sz.kills, stormTook.Round(time.Second), cleanTook.Round(time.Second), c)
+	if !c.settled(sz.spaces) {
+		t.Fatalf("after the clean run: %s", c)
+	}
+}
+
+// crashLoop starts the manager kills times, each SIGKILLed at a random
+// moment 0.2 to 3 s after its start, and says how long it all took.
+func crashLoop(t *testing.T, kills int, managerArgs []string) time.Duration {
+	t.Helper()
 	start := time.Now()
-	for range sz.kills {
+	for range kills {
 		mgr, err := st.StartManager(managerArgs...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(200*time.Millisecond + rand.N(2800*time.Millisecond))
+		time.Sleep(200*time.Millisecond + rand.N(2800*time.Millisecond)) // the crash's random moment, not a wait for anything
 		mgr.Kill()
 	}
-	stormTook := time.Since(start)
+	return time.Since(start)
+}
 
+// cleanRun runs one manager until settled says so or timeout passes,
+// polling once a second, and says how long it ran.
+func cleanRun(t *testing.T, managerArgs []string, timeout time.Duration, settled func() bool) time.Duration {
+	t.Helper()
 	mgr, err := st.StartManager(managerArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mgr.Stop()
-	cleanStart := time.Now()
-	var c counts
-	for deadline := cleanStart.Add(sz.cleanRun); ; time.Sleep(time.Second) {
-		c = count(t, ns, prefix)
-		if c.settled(sz.spaces) || time.Now().After(deadline) {
-			break
-		}
+	start := time.Now()
+	for deadline := start.Add(timeout); !settled() && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
 	}
-	t.Logf("%s: %d kills in %s; clean run %s: %s", name, sz.kills, stormTook.Round(time.Second), time.Since(cleanStart).Round(time.Second), c)
-	if !c.settled(sz.spaces) {
-		t.Fatalf("after the clean run: %s", c)
-	}
+	return time.Since(start)
 }
 
 // counts is what the storm left.

@@ -218,11 +218,12 @@ func (s *Server) DeletedSpaces() []string {
 	return append([]string(nil), s.state.DeletedSpaces...)
 }
 
-// Invitations returns how many times invitee (email or user id) was invited.
+// Invitations returns how many times invitee (email or user id) was
+// invited, by email or by id alike.
 func (s *Server) Invitations(invitee string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state.Invitations[strings.ToLower(invitee)]
+	return s.state.Invitations[s.state.invitationKey(invitee)]
 }
 
 // UserByEmail returns a copy of a user.

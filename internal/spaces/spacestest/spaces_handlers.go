@@ -141,13 +141,13 @@ func (s *Server) invite(sp *Space, inviter *User, b inviteBody) map[string]any {
 		inv.Invitees = []InviteeWire{}
 	}
 	for _, i := range b.Invitees {
-		s.state.Invitations[strings.ToLower(i.Invitee)]++
 		var u *User
 		if strings.EqualFold(i.InviteeType, "email") {
 			u = s.state.userByEmail(i.Invitee)
 		} else {
 			u = s.state.Users[i.Invitee]
 		}
+		s.state.Invitations[s.state.invitationKey(i.Invitee)]++
 		role := i.Role
 		if role == "" {
 			role = "member"

@@ -3,6 +3,7 @@ package spacestest
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"sort"
@@ -37,7 +38,14 @@ type User struct {
 	HasPassword bool `json:"hasPassword,omitempty"`
 	// passwordHash lets tests check a password without the fake keeping it.
 	passwordHash [32]byte
-	Created      time.Time `json:"created"`
+	// PasswordSHA256 is passwordHash in hex, for tests in other processes.
+	PasswordSHA256 string    `json:"passwordSHA256,omitempty"`
+	Created        time.Time `json:"created"`
+}
+
+func (u *User) setPassword(password string) {
+	u.HasPassword, u.passwordHash = true, sha256.Sum256([]byte(password))
+	u.PasswordSHA256 = hex.EncodeToString(u.passwordHash[:])
 }
 
 func (u *User) displayName() string {
@@ -165,9 +173,13 @@ type State struct {
 	Spaces      map[string]*Space      `json:"spaces"`
 	Invites     map[string]*Invite     `json:"invites"`
 	Messages    map[string]*Message    `json:"messages"`
-	// Invitations counts invitations per invitee (email or user id), for
+	// Invitations counts invitations per person: the user id of someone
+	// with an account, however invited, else the lower-case email; for
 	// tests proving nobody is invited twice.
 	Invitations map[string]int `json:"invitations"`
+	// CreateAttempts counts bulk create operations per email (refused ones
+	// too), for tests proving no user is created twice.
+	CreateAttempts map[string]int `json:"createAttempts"`
 	// DeletedSpaces are the ids of spaces deleted through the API.
 	DeletedSpaces []string `json:"deletedSpaces"`
 }
@@ -180,7 +192,8 @@ func newState(domains []string) *State {
 		Spaces:      map[string]*Space{},
 		Invites:     map[string]*Invite{},
 		Messages:    map[string]*Message{},
-		Invitations: map[string]int{},
+		Invitations:    map[string]int{},
+		CreateAttempts: map[string]int{},
 	}
 }
 
@@ -192,6 +205,14 @@ func (st *State) userByEmail(email string) *User {
 		}
 	}
 	return nil
+}
+
+// invitationKey is whom an invitee (email or user id) names, for counting.
+func (st *State) invitationKey(invitee string) string {
+	if u := st.userByEmail(invitee); u != nil {
+		return u.ID
+	}
+	return strings.ToLower(invitee)
 }
 
 func (st *State) inCompanyDomain(email string) bool {

@@ -1,7 +1,6 @@
 package spacestest
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -95,6 +94,7 @@ func (s *Server) bulkOne(op bulkOp) map[string]any {
 	}
 	switch action {
 	case "create":
+		s.state.CreateAttempts[strings.ToLower(op.Email)]++
 		if u != nil {
 			return fail(409, "user already exists")
 		}
@@ -102,7 +102,8 @@ func (s *Server) bulkOne(op bulkOp) map[string]any {
 			return fail(400, "password of 4 to 200 characters is required to create a user")
 		}
 		now := s.now()
-		u = &User{ID: objectID(now), Email: strings.ToLower(op.Email), Language: "en", HasPassword: true, passwordHash: sha256.Sum256([]byte(*op.Password)), Created: now}
+		u = &User{ID: objectID(now), Email: strings.ToLower(op.Email), Language: "en", Created: now}
+		u.setPassword(*op.Password)
 		applyAccount(u, op, true)
 		s.state.Users[u.ID] = u
 	case "read":
@@ -118,7 +119,7 @@ func (s *Server) bulkOne(op bulkOp) map[string]any {
 		}
 		applyAccount(u, op, false)
 		if op.Password != nil {
-			u.HasPassword, u.passwordHash = true, sha256.Sum256([]byte(*op.Password))
+			u.setPassword(*op.Password)
 		}
 	case "delete":
 		if u == nil {
