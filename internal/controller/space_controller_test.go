@@ -484,17 +484,18 @@ func TestSpaceReconciler_LongRateLimitRequeues(t *testing.T) {
 func TestSpaceReconciler_SteadyStateIsQuiet(t *testing.T) {
 	w := newWorld(t, spacestest.Options{})
 	w.newSpace("quiet", spacesv1alpha1.SpaceSpec{Title: "Quiet", Settings: &spacesv1alpha1.SpaceSettings{MemberOnly: ptr(true)}})
-	before := w.waitReady("quiet")
-	time.Sleep(testResync) // let the post-create reconciles settle
+	w.waitReady("quiet")
+	// The first resync after Ready ends whatever the create started.
+	w.waitCalls("GET /spaces/{id}", w.fake.Calls("GET /spaces/{id}")+1)
 	w.fake.ResetCounters()
 	rv := w.get("quiet").ResourceVersion
 	const periods = 3
-	window := periods*testResync + testResync/2
-	time.Sleep(window)
-	gets := w.fake.Calls("GET /spaces/{id}")
-	lo, hi := int(window/(testResync*11/10)), int(window/(testResync*9/10))+1
-	if gets < lo || gets > hi {
-		t.Errorf("%d GETs in %v, want %d..%d (one per resync)", gets, window, lo, hi)
+	start := time.Now()
+	w.waitCalls("GET /spaces/{id}", periods)
+	// Resyncs are jittered by up to 10%: three of them take at least
+	// 2.7 periods (less means more than one GET a resync).
+	if took := time.Since(start); took < periods*testResync*9/10-testResync {
+		t.Errorf("%d GETs in %v: more than one per resync of %v", periods, took, testResync)
 	}
 	if n := w.fake.Writes(); n != 0 {
 		t.Errorf("%d writes to Spaces in steady state: %v", n, w.fake.AllCalls())
@@ -502,7 +503,6 @@ func TestSpaceReconciler_SteadyStateIsQuiet(t *testing.T) {
 	if got := w.get("quiet"); got.ResourceVersion != rv {
 		t.Errorf("the object was written in steady state (resourceVersion %s -> %s)", rv, got.ResourceVersion)
 	}
-	_ = before
 }
 
 func TestSpaceReconciler_SuspendStopsAllCalls(t *testing.T) {

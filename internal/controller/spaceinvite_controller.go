@@ -222,7 +222,7 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 	}
 
 	var next []spacesv1alpha1.InviteeStatus
-	var toInvite []int // indexes into next
+	var toInvite []int      // indexes into next
 	var settlesAt time.Time // the latest interrupted call still able to land
 	now := r.Now()
 	for _, want := range s.inv.Spec.Invitees {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -108,7 +107,7 @@ func TestSpaceInviteReconciler_OutOfOrderApplyConverges(t *testing.T) {
 		t.Fatalf("status %+v", inv.Status)
 	}
 	// One invitation call for all three; nobody invited again on resyncs.
-	time.Sleep(2 * testResync)
+	w.waitCalls("GET /spaces/{id}/members", w.fake.Calls("GET /spaces/{id}/members")+2)
 	if n := w.fake.Calls("POST /spaces/{id}/invite"); n != 1 {
 		t.Fatalf("%d invitation calls, want 1", n)
 	}

@@ -53,9 +53,16 @@ var (
 	logs syncBuffer
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+// The control plane and the manager start with the first test that needs
+// them (newWorld): the pure tests of this package run without an API
+// server, in seconds (go test -run 'Test[^_]*$' needs no KUBEBUILDER_ASSETS).
+var (
+	suiteOnce sync.Once
+	suiteErr  error
+	suiteStop = func() {}
+)
 
-func run(m *testing.M) int {
+func TestMain(m *testing.M) {
 	// Everything is logged, at the most verbose level, into logs, so tests
 	// can prove what never appears in them; TEST_LOG=1 also prints it.
 	var out io.Writer = &logs
@@ -63,12 +70,27 @@ func run(m *testing.M) int {
 		out = io.MultiWriter(&logs, os.Stderr)
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(out), zap.UseDevMode(false), zap.Level(zapcore.Level(-MaxLogVerbosity))))
+	code := m.Run()
+	suiteStop()
+	os.Exit(code)
+}
+
+// requireSuite starts the control plane and the manager once.
+func requireSuite(t *testing.T) {
+	t.Helper()
+	suiteOnce.Do(func() { suiteErr = startSuite() })
+	if suiteErr != nil {
+		t.Fatal(suiteErr)
+	}
+}
+
+func startSuite() error {
 	env, err := testenv.Start()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	defer func() { _ = env.Stop() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	suiteStop = func() { cancel(); _ = env.Stop() }
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, spacesv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err)
@@ -83,15 +105,12 @@ func run(m *testing.M) int {
 	// fails these tests.
 	operatorConfig, err := asOperator(env.Config)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{Scheme: scheme, Cache: CacheOptions(nil, ""), Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
 		panic(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	resolver := credentials.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), credentials.Options{
 		QPS: 200, Burst: 50,
 		// Every world's fake listens on its own loopback port.
@@ -130,7 +149,7 @@ func run(m *testing.M) int {
 			panic(err)
 		}
 	}()
-	return m.Run()
+	return nil
 }
 
 // syncBuffer is a bytes.Buffer safe for the manager's goroutines.
@@ -164,6 +183,7 @@ const secretName = "spaces-credentials"
 
 func newWorld(t *testing.T, opts spacestest.Options, scopes ...string) *world {
 	t.Helper()
+	requireSuite(t)
 	w := &world{t: t, ctx: context.Background(), fake: spacestest.NewServer(t, opts)}
 	var err error
 	if w.key, err = w.fake.AddServiceApp(scopes...); err != nil {
@@ -291,6 +311,19 @@ func (w *world) eventuallyWithin(what string, timeout time.Duration, cond func()
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitCalls waits until the fake has served route at least n times in
+// all, and says how many: a test proving that resyncs write nothing waits
+// for the resyncs' own reads, not for a guessed time.
+func (w *world) waitCalls(route string, n int) int {
+	w.t.Helper()
+	got := 0
+	w.eventuallyWithin(fmt.Sprintf("%d calls of %s", n, route), 30*time.Second+time.Duration(n)*2*testResync, func() bool {
+		got = w.fake.Calls(route)
+		return got >= n
+	})
+	return got
 }
 
 func condition(sp *spacesv1alpha1.Space, typ string) *metav1.Condition {

@@ -411,11 +411,12 @@ func TestClient_RateLimitPausesEveryCaller(t *testing.T) {
 	errs := make([]error, 2)
 	wg.Add(1)
 	go func() { defer wg.Done(); _, errs[0] = a.Me(ctx) }()
-	// b starts once a's 429 has been answered.
-	for len(e.fake.Arrivals("GET /users/me")) == 0 {
-		time.Sleep(5 * time.Millisecond)
+	// b starts once a's 429 has paused the shared limiter.
+	for deadline := time.Now().Add(10 * time.Second); limiter.PausedFor() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the 429 never paused the limiter")
+		}
 	}
-	time.Sleep(50 * time.Millisecond)
 	wg.Add(1)
 	go func() { defer wg.Done(); _, errs[1] = b.GetSpace(ctx, id) }()
 	wg.Wait()

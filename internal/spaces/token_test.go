@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,14 +200,28 @@ func TestToken_ConcurrentCallersShareOneMint(t *testing.T) {
 }
 
 func TestToken_ContextCancelledWhileWaiting(t *testing.T) {
+	minting, release := make(chan struct{}), make(chan struct{})
+	src := NewTokenSource(testServiceKey(t), TokenOptions{OnMint: func() { close(minting); <-release }})
 	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Token(ctx)
+		done <- err
+	}()
+	<-minting // the mint is under way and will not finish until released
 	cancel()
-	src := NewTokenSource(testServiceKey(t), TokenOptions{})
-	// Either the mint finished first or the cancellation was seen; never a
-	// hang or an empty token without an error.
-	tok, err := src.Token(ctx)
-	if err == nil && tok == "" {
-		t.Fatal("empty token without an error")
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Token did not return when its context was cancelled during a mint")
+	}
+	close(release)
+	// The mint that went on is kept for the next caller.
+	if tok, err := src.Token(context.Background()); err != nil || tok == "" {
+		t.Fatalf("after the mint: %q, %v", tok, err)
 	}
 }
 

@@ -186,12 +186,12 @@ type State struct {
 
 func newState(domains []string) *State {
 	return &State{
-		Company:     Company{ID: "5eeb4e49aa4a347af9c70000", Name: "Fake Company", Domains: domains},
-		Users:       map[string]*User{},
-		ServiceApps: map[string]*ServiceApp{},
-		Spaces:      map[string]*Space{},
-		Invites:     map[string]*Invite{},
-		Messages:    map[string]*Message{},
+		Company:        Company{ID: "5eeb4e49aa4a347af9c70000", Name: "Fake Company", Domains: domains},
+		Users:          map[string]*User{},
+		ServiceApps:    map[string]*ServiceApp{},
+		Spaces:         map[string]*Space{},
+		Invites:        map[string]*Invite{},
+		Messages:       map[string]*Message{},
 		Invitations:    map[string]int{},
 		CreateAttempts: map[string]int{},
 	}
