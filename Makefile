@@ -28,8 +28,17 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRDs and RBAC from the +kubebuilder markers.
+manifests: ## Generate the CRDs and RBAC from the +kubebuilder markers, and copy them into the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(MAKE) --no-print-directory chart
+
+CHART := charts/spaces-operator
+.PHONY: chart
+chart: ## Copy the generated CRDs, the manager's rules and the admission policy from config/ into the Helm chart (a test fails when they differ).
+	rm -f $(CHART)/crds/*.yaml
+	cp config/crd/bases/*.yaml $(CHART)/crds/
+	cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
+	cp config/policy/bookkeeping.yaml $(CHART)/files/bookkeeping.yaml
 
 .PHONY: generate
 generate: ## Generate the DeepCopy methods.

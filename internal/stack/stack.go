@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/avayacloud/spaces-operator/internal/testenv"
 )
 
@@ -144,8 +146,15 @@ type Manager struct {
 // StartManager runs a manager against the stack's API server and fake;
 // args are added to the defaults (metrics and probes off, fake API URL).
 func (s *Stack) StartManager(args ...string) (*Manager, error) {
+	return s.StartManagerWith(s.Kubeconfig, args...)
+}
+
+// StartManagerWith is StartManager with another kubeconfig (one that
+// impersonates the operator's service account, say).
+func (s *Stack) StartManagerWith(kubeconfig string, args ...string) (*Manager, error) {
 	base := []string{"--api-url", s.FakeURL, "--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--api-qps", "100", "--api-burst", "50"}
 	cmd := s.command(s.bins.Manager, append(base, args...)...)
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+kubeconfig)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -183,6 +192,22 @@ func (m *Manager) Exited() bool {
 
 // PID is the manager's process id.
 func (m *Manager) PID() int { return m.cmd.Process.Pid }
+
+// KubeconfigAs writes a kubeconfig that acts as the service account
+// ns/name (the admin's credentials, impersonating it and its groups), so
+// what runs with it has exactly the service account's permissions.
+func (s *Stack) KubeconfigAs(ns, name string) (string, error) {
+	cfg, err := clientcmd.LoadFromFile(s.Kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	for _, auth := range cfg.AuthInfos {
+		auth.Impersonate = "system:serviceaccount:" + ns + ":" + name
+		auth.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
+	}
+	path := filepath.Join(s.Dir, "kubeconfig-"+ns+"-"+name)
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
 
 // Kubectl runs kubectl against the stack, stdin optional.
 func (s *Stack) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
