@@ -138,7 +138,7 @@ func TestChart_FilesMatchConfig(t *testing.T) {
 		t.Fatalf("%d CRDs in config/, %d in the chart; run make chart", len(crds), len(inChart))
 	}
 	pairs := map[string]string{
-		"../config/rbac/role.yaml":         chartDir + "/files/manager-role.yaml",
+		"../config/rbac/role.yaml":          chartDir + "/files/manager-role.yaml",
 		"../config/policy/bookkeeping.yaml": chartDir + "/files/bookkeeping.yaml",
 	}
 	for _, c := range crds {
