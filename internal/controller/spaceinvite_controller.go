@@ -157,24 +157,26 @@ func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (out
 	if spec.SpaceRef != nil {
 		var sp spacesv1alpha1.Space
 		err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: spec.SpaceRef.Name}, &sp)
+		notReady := err == nil && (!meta.IsStatusConditionTrue(sp.Status.Conditions, spacesv1alpha1.ConditionReady) || sp.Status.SpaceID == "")
+		if err == nil && sp.Spec.Owner != "" {
+			s.protected = append(s.protected, sp.Spec.Owner)
+		}
 		switch {
-		case apierrors.IsNotFound(err) && !s.inv.DeletionTimestamp.IsZero() && s.inv.Status.SpaceID != "":
-			// Deleting after the Space object went (its space may be
-			// retained): the space and credentials of the last sync.
+		case (apierrors.IsNotFound(err) || notReady) && !s.inv.DeletionTimestamp.IsZero() && s.inv.Status.SpaceID != "":
+			// Deleting while the Space object is gone (its space may be
+			// retained) or not Ready: the space and credentials of the
+			// last sync.
 			s.spaceID = s.inv.Status.SpaceID
 			src = credentials.Source{CredentialsRef: s.inv.Status.CredentialsRef, AccountRef: s.inv.Status.AccountRef}
 		case apierrors.IsNotFound(err):
 			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to exist", spec.SpaceRef.Name)), false
 		case err != nil:
 			return failed(err, false), false
-		case !meta.IsStatusConditionTrue(sp.Status.Conditions, spacesv1alpha1.ConditionReady) || sp.Status.SpaceID == "":
+		case notReady:
 			return progressing(spacesv1alpha1.ReasonWaitingForSpace, fmt.Sprintf("waiting for Space %s to be Ready", spec.SpaceRef.Name)), false
 		default:
 			s.spaceID = sp.Status.SpaceID
 			src, _ = sourceOf(&sp)
-			if sp.Spec.Owner != "" {
-				s.protected = append(s.protected, sp.Spec.Owner)
-			}
 		}
 	}
 	s.status.SpaceID = s.spaceID

@@ -387,38 +387,54 @@ func TestSpaceInviteReconciler_RefusedBatchIsBisected(t *testing.T) {
 	}
 }
 
-// TestSpaceInviteReconciler_PruneOnDeleteAfterTheSpaceObjectIsGone: the
-// Space object goes first (its space retained); deleting the SpaceInvite
-// with prune still removes the members it invited, through the space and
-// credentials of its last sync.
-func TestSpaceInviteReconciler_PruneOnDeleteAfterTheSpaceObjectIsGone(t *testing.T) {
-	w := newWorld(t, spacestest.Options{})
-	bob := w.fake.AddUser("bob@corp.example", "Bob", "B")
-	carol := w.fake.AddUser("carol@corp.example", "Carol", "C")
-	w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
-	id := w.waitReady("team").Status.SpaceID
-	w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"}, Prune: true,
-		Invitees: []spacesv1alpha1.Invitee{{Email: "bob@corp.example"}, {Email: "carol@corp.example"}}})
-	inv := w.waitInvite("members", spacesv1alpha1.ReasonSynced, allJoined)
-	if inv.Status.CredentialsRef == nil || inv.Status.CredentialsRef.Name != secretName {
-		t.Fatalf("status.credentialsRef %+v", inv.Status.CredentialsRef)
-	}
-	if err := k8s.Delete(w.ctx, w.get("team")); err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("the Space object gone", func() bool {
-		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "team"}, &spacesv1alpha1.Space{}))
-	})
-	if w.memberRole(id, bob.ID) != "member" {
-		t.Fatal("the retained space lost bob before the SpaceInvite was deleted")
-	}
-	if err := k8s.Delete(w.ctx, w.getInvite("members")); err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("the SpaceInvite gone", func() bool {
-		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "members"}, &spacesv1alpha1.SpaceInvite{}))
-	})
-	if w.memberRole(id, bob.ID) != "" || w.memberRole(id, carol.ID) != "" {
-		t.Fatalf("not pruned: members %+v", mustSpace(w, id).Members)
+// TestSpaceInviteReconciler_PruneOnDeleteWithoutAReadySpace: the Space
+// object goes first (its space retained), or is no longer Ready (here:
+// suspended); deleting the SpaceInvite with prune still removes the
+// members it invited, through the space and credentials of its last sync.
+func TestSpaceInviteReconciler_PruneOnDeleteWithoutAReadySpace(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		spaceGoes  func(w *world)
+		spaceState string
+	}{
+		{"space object deleted, space retained", func(w *world) {
+			if err := k8s.Delete(w.ctx, w.get("team")); err != nil {
+				t.Fatal(err)
+			}
+			w.eventually("the Space object gone", func() bool {
+				return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "team"}, &spacesv1alpha1.Space{}))
+			})
+		}, "gone"},
+		{"space suspended", func(w *world) {
+			w.edit("team", func(sp *spacesv1alpha1.Space) { sp.Spec.Suspend = true })
+			w.waitReason("team", spacesv1alpha1.ReasonSuspended)
+		}, "suspended"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, spacestest.Options{})
+			bob := w.fake.AddUser("bob@corp.example", "Bob", "B")
+			carol := w.fake.AddUser("carol@corp.example", "Carol", "C")
+			w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+			id := w.waitReady("team").Status.SpaceID
+			w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"}, Prune: true,
+				Invitees: []spacesv1alpha1.Invitee{{Email: "bob@corp.example"}, {Email: "carol@corp.example"}}})
+			inv := w.waitInvite("members", spacesv1alpha1.ReasonSynced, allJoined)
+			if inv.Status.CredentialsRef == nil || inv.Status.CredentialsRef.Name != secretName {
+				t.Fatalf("status.credentialsRef %+v", inv.Status.CredentialsRef)
+			}
+			tc.spaceGoes(w)
+			if w.memberRole(id, bob.ID) != "member" {
+				t.Fatalf("the space (%s) lost bob before the SpaceInvite was deleted", tc.spaceState)
+			}
+			if err := k8s.Delete(w.ctx, w.getInvite("members")); err != nil {
+				t.Fatal(err)
+			}
+			w.eventually("the SpaceInvite gone", func() bool {
+				return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "members"}, &spacesv1alpha1.SpaceInvite{}))
+			})
+			if w.memberRole(id, bob.ID) != "" || w.memberRole(id, carol.ID) != "" {
+				t.Fatalf("not pruned: members %+v", mustSpace(w, id).Members)
+			}
+		})
 	}
 }

@@ -49,13 +49,7 @@ func TestStorm_Invitations(t *testing.T) {
 	sz := peopleFromEnv()
 	ctx := context.Background()
 	ns := "storm-invites"
-	if err := st.CreateCredentials(ctx, ns, "spaces-credentials"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddFaults(ctx, `{"route":"POST /spaces/{id}/invite","latency":300000000}`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.ClearFaults(ctx) })
+	prepare(t, ns, `{"route":"POST /spaces/{id}/invite","latency":300000000}`)
 
 	emails := inviteeEmails(sz)
 	var m strings.Builder
@@ -72,17 +66,10 @@ func TestStorm_Invitations(t *testing.T) {
 	if _, err := st.Kubectl(ctx, m.String(), "apply", "-n", ns, "-f", "-"); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--api-timeout", "3s"}
-	stormTook := crashLoop(t, sz.kills, args)
-	var c inviteCounts
-	cleanTook := cleanRun(t, args, 5*time.Minute, func() bool {
-		c = countInvitations(t, ns, emails)
-		return c.settled()
+	stormThenSettle(t, fmt.Sprintf("invitations of %d people", len(emails)), sz.kills, []string{"--api-timeout", "3s"}, 5*time.Minute, func() (bool, fmt.Stringer) {
+		c := countInvitations(t, ns, emails)
+		return c.settled(), c
 	})
-	t.Logf("invitations of %d people: %d kills in %s; clean run %s: %s", len(emails), sz.kills, stormTook.Round(time.Second), cleanTook.Round(time.Second), c)
-	if !c.settled() {
-		t.Fatalf("after the clean run: %s", c)
-	}
 }
 
 type inviteCounts struct{ members, twice, missed, notReady int }
@@ -144,13 +131,7 @@ func TestStorm_UserSet(t *testing.T) {
 	sz := peopleFromEnv()
 	ctx := context.Background()
 	ns := "storm-users"
-	if err := st.CreateCredentials(ctx, ns, "spaces-credentials"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddFaults(ctx, `{"route":"POST /users/bulkupdateaccounts","latency":300000000}`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.ClearFaults(ctx) })
+	prepare(t, ns, `{"route":"POST /users/bulkupdateaccounts","latency":300000000}`)
 
 	emails := make([]string, sz.people)
 	var m strings.Builder
@@ -162,17 +143,10 @@ func TestStorm_UserSet(t *testing.T) {
 	if _, err := st.Kubectl(ctx, m.String(), "apply", "-n", ns, "-f", "-"); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--api-timeout", "3s"}
-	stormTook := crashLoop(t, sz.kills, args)
-	var c userCounts
-	cleanTook := cleanRun(t, args, 5*time.Minute, func() bool {
-		c = countUsers(t, ns, emails)
-		return c.settled(len(emails))
+	stormThenSettle(t, fmt.Sprintf("user set of %d", len(emails)), sz.kills, []string{"--api-timeout", "3s"}, 5*time.Minute, func() (bool, fmt.Stringer) {
+		c := countUsers(t, ns, emails)
+		return c.settled(len(emails)), c
 	})
-	t.Logf("user set of %d: %d kills in %s; clean run %s: %s", len(emails), sz.kills, stormTook.Round(time.Second), cleanTook.Round(time.Second), c)
-	if !c.settled(len(emails)) {
-		t.Fatalf("after the clean run: %s", c)
-	}
 }
 
 type userCounts struct {

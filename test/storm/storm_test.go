@@ -117,13 +117,7 @@ func storm(t *testing.T, name, fault string) {
 	sz := sizeFromEnv(t)
 	ctx := context.Background()
 	ns := "storm-" + name
-	if err := st.CreateCredentials(ctx, ns, "spaces-credentials"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddFaults(ctx, fault); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.ClearFaults(ctx) })
+	prepare(t, ns, fault)
 	managerArgs := []string{"--api-timeout", sz.apiTimeout.String()}
 
 	prefix := "Storm " + name + " "
@@ -135,15 +129,41 @@ func storm(t *testing.T, name, fault string) {
 		t.Fatal(err)
 	}
 
-	stormTook := crashLoop(t, sz.kills, managerArgs)
-	var c counts
-	cleanTook := cleanRun(t, managerArgs, sz.cleanRun, func() bool {
-		c = count(t, ns, prefix)
-		return c.settled(sz.spaces)
+	stormThenSettle(t, name, sz.kills, managerArgs, sz.cleanRun, func() (bool, fmt.Stringer) {
+		c := count(t, ns, prefix)
+		return c.settled(sz.spaces), c
 	})
-	t.Logf("%s: %d kills in %s; clean run %s: %s", name, sz.kills, stormTook.Round(time.Second), cleanTook.Round(time.Second), c)
-	if !c.settled(sz.spaces) {
-		t.Fatalf("after the clean run: %s", c)
+}
+
+// prepare makes the namespace with the fake's key in a Secret, and adds the
+// fault (JSON) to the fake for the test's duration.
+func prepare(t *testing.T, ns, fault string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.CreateCredentials(ctx, ns, "spaces-credentials"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddFaults(ctx, fault); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.ClearFaults(ctx) })
+}
+
+// stormThenSettle kills managers kills times, then runs a clean one until
+// measure says all is settled or cleanRunTimeout passes, and fails with
+// measure's summary if it never is.
+func stormThenSettle(t *testing.T, what string, kills int, managerArgs []string, cleanRunTimeout time.Duration, measure func() (bool, fmt.Stringer)) {
+	t.Helper()
+	stormTook := crashLoop(t, kills, managerArgs)
+	var ok bool
+	var summary fmt.Stringer
+	cleanTook := cleanRun(t, managerArgs, cleanRunTimeout, func() bool {
+		ok, summary = measure()
+		return ok
+	})
+	t.Logf("%s: %d kills in %s; clean run %s: %s", what, kills, stormTook.Round(time.Second), cleanTook.Round(time.Second), summary)
+	if !ok {
+		t.Fatalf("after the clean run: %s", summary)
 	}
 }
 
