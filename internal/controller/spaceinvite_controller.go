@@ -325,24 +325,13 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 // (they wait for that moment, then membership decides) nor forgets anyone
 // (a Sending invitee who is no member then is invited again).
 func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next []spacesv1alpha1.InviteeStatus, idx []int) (outcome, bool) {
-	start := r.Now()
-	now := metav1.NewTime(start)
-	until := metav1.NewTime(start.Add(settleTime(s.api.RequestTimeout())))
-	ctx = spaces.WithSendDeadline(ctx, start.Add(sendWindow(s.api.RequestTimeout())))
 	req := spaces.InviteRequest{InformChannel: spaces.InformChannelServer}
 	if s.inv.Spec.Notify == spacesv1alpha1.NotifyNone {
 		req.InformChannel = spaces.InformChannelClient
 	}
 	r.resolveUserIDs(ctx, s, next, idx)
-	var names []string
 	for _, i := range idx {
-		st := &next[i]
-		st.State, st.Message, st.InvitedAt, st.SendingUntil = spacesv1alpha1.InviteeSending, "", &now, &until
-		names = append(names, displayStatus(*st))
-	}
-	s.status.Invitees = next
-	if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Inviting "+strings.Join(names, ", "))); err != nil {
-		return failed(err, false), false
+		next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
 	}
 	ctrl.LoggerFrom(ctx).Info("Inviting to the space", "spaceInvite", klog.KObj(s.inv), "spaceID", s.spaceID, "count", len(idx))
 	// One call for all, except with notify None: Spaces answers each call
@@ -356,16 +345,32 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 	}
 	for g := 0; g < len(groups); g++ {
 		group := groups[g]
+		// Each call is announced on its own, with its own bound on when it
+		// can land: only who is really being sent is ever Sending.
+		start := r.Now()
+		now, until := metav1.NewTime(start), metav1.NewTime(start.Add(settleTime(s.api.RequestTimeout())))
+		var names []string
 		req.Invitees = nil
 		for _, i := range group {
-			req.Invitees = append(req.Invitees, wireInvitee(next[i]))
+			st := &next[i]
+			st.State, st.Message, st.InvitedAt, st.SendingUntil = spacesv1alpha1.InviteeSending, "", &now, &until
+			names = append(names, displayStatus(*st))
+			req.Invitees = append(req.Invitees, wireInvitee(*st))
 		}
-		resp, err := s.api.Invite(ctx, s.spaceID, req)
+		s.status.Invitees = next
+		if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Inviting "+strings.Join(firstN(names, 20), ", "))); err != nil {
+			return failed(err, false), false
+		}
+		sendCtx := spaces.WithSendDeadline(ctx, start.Add(sendWindow(s.api.RequestTimeout())))
+		resp, err := s.api.Invite(sendCtx, s.spaceID, req)
 		if spaces.KindOf(err) == spaces.KindInvalid {
 			if len(group) > 1 {
 				// Spaces refused the call, and so did nothing: each half
 				// goes again, and so on, so a bad invitee is found in a few
 				// calls and fails alone; nobody is sent twice.
+				for _, i := range group {
+					next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
+				}
 				half := len(group) / 2
 				groups = append(groups, group[:half], group[half:])
 				continue
@@ -374,12 +379,7 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 			continue
 		}
 		if err != nil {
-			for _, later := range groups[g+1:] {
-				for _, i := range later { // never sent
-					next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
-				}
-			}
-			return r.inviteFailed(s, next, group, err)
+			return r.inviteFailed(s, next, group, err) // later groups stay Pending
 		}
 		for _, i := range group {
 			next[i].State, next[i].SendingUntil = spacesv1alpha1.InviteeInvited, nil
