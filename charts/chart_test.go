@@ -300,6 +300,8 @@ func TestChart_AppliesAndRunsNamespaced(t *testing.T) {
 		}
 	}
 
+	checkRuleScopes(t, st, render(t, options["namespaced"]))
+
 	var rbac []*unstructured.Unstructured
 	for _, o := range render(t, options["namespaced"]) {
 		switch o.GetKind() {
@@ -365,5 +367,50 @@ func TestChart_AppliesAndRunsNamespaced(t *testing.T) {
 	}
 	if out, _ := st.Kubectl(ctx, "", "get", "space", "team", "-n", "team-c", "-o", "jsonpath={.status.conditions}"); out != "" {
 		t.Errorf("a Space outside the watched namespaces has status: %s", out)
+	}
+}
+
+// checkRuleScopes proves the chart's split of the manager's rules by scope
+// against the API server's discovery: every resource a Role grants is
+// namespaced, every one the ClusterRole grants is cluster-scoped (or not
+// a stored resource at all, like the access reviews).
+func checkRuleScopes(t *testing.T, st *stack.Stack, objs []*unstructured.Unstructured) {
+	t.Helper()
+	dc := kubernetes.NewForConfigOrDie(st.Env.Config).Discovery()
+	_, lists, err := dc.ServerGroupsAndResources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespaced := map[string]bool{} // "group/resource"
+	for _, l := range lists {
+		group, _, _ := strings.Cut(l.GroupVersion, "/")
+		if !strings.Contains(l.GroupVersion, "/") {
+			group = ""
+		}
+		for _, r := range l.APIResources {
+			namespaced[group+"/"+r.Name] = r.Namespaced
+		}
+	}
+	for _, o := range objs {
+		wantNamespaced := o.GetKind() == "Role"
+		if o.GetKind() != "Role" && o.GetKind() != "ClusterRole" || strings.HasSuffix(o.GetName(), "-leader-election") {
+			continue
+		}
+		rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+		for _, r := range rules {
+			groups, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "apiGroups")
+			res, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources")
+			for _, g := range groups {
+				for _, x := range res {
+					isNS, known := namespaced[g+"/"+x]
+					if parent, _, isSub := strings.Cut(x, "/"); !known && isSub {
+						isNS, known = namespaced[g+"/"+parent] // finalizers: not in discovery, scoped as their resource
+					}
+					if (known || wantNamespaced) && isNS != wantNamespaced {
+						t.Errorf("%s %s grants %s/%s, which is %s", o.GetKind(), o.GetName(), g, x, map[bool]string{true: "namespaced", false: "cluster-scoped or unknown"}[isNS])
+					}
+				}
+			}
+		}
 	}
 }

@@ -18,11 +18,7 @@ import (
 // server-side dry run, so every manifest is valid against a real server;
 // then does the same for the samples against the installed CRDs.
 func TestInstallerAppliesToARealAPIServer(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
+	env := controlPlane(t)
 	dir := t.TempDir()
 	kubeconfig, err := env.Kubeconfig(dir)
 	if err != nil {

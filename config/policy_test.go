@@ -32,11 +32,7 @@ import (
 // pass; the operator's service account, the one config/default installs,
 // may write them.
 func TestBookkeepingPolicy(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
+	env := controlPlane(t)
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = spacesv1alpha1.AddToScheme(scheme)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -117,12 +116,7 @@ func TestAccount_LendsItsKeyWithinLimits(t *testing.T) {
 	// Deletion under Delete without allow.deleteSpaces leaves the space.
 	w.edit("ok", func(sp *spacesv1alpha1.Space) { sp.Spec.DeletionPolicy = spacesv1alpha1.DeletionPolicyDelete })
 	w.waitReady("ok")
-	if err := k8s.Delete(w.ctx, w.get("ok")); err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("the Space gone", func() bool {
-		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "ok"}, &spacesv1alpha1.Space{}))
-	})
+	w.deleteAndWait(w.get("ok"))
 	if _, ok := w.fake.Space(id); !ok {
 		t.Fatal("the space was deleted without allow.deleteSpaces")
 	}

@@ -212,7 +212,7 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 		}
 		return failed(err, false)
 	}
-	if err := r.markCreates(ctx, s, plan); err != nil {
+	if err := r.markCreates(ctx, s, &plan); err != nil {
 		return failed(err, false)
 	}
 	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
@@ -223,30 +223,18 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 		for i, op := range plan.ops {
 			st := plan.opUsers[i]
 			switch {
+			// An uncertain or transient create keeps createdBySet, which
+			// markCreates set: a create that did happen is this set's.
 			case i >= len(results):
 				if op.Action != spaces.BulkActionDelete {
 					st.State, st.Message = spacesv1alpha1.UserPending, "not sent yet"
-					if op.Action == spaces.BulkActionCreate {
-						// The answer is uncertain: a create that did happen
-						// is this set's (the user did not exist, and its
-						// password is in the set's Secret), so it stays
-						// deletable.
-						st.CreatedBySet = true
-					}
-					users = append(users, st)
-				} else {
-					users = append(users, st) // keep, to delete later
 				}
+				users = append(users, st) // a delete is kept, to be tried later
 				continue
 			case !results[i].Succeeded() && transientResult(results[i]):
 				// Spaces could not do it this time: it is tried again, with
-				// backoff, not reported as the user's fault. A create that
-				// did happen after all is still this set's (its password is
-				// in the set's Secret).
+				// backoff, not reported as the user's fault.
 				st.State, st.Message = spacesv1alpha1.UserPending, bulkMessage(results[i])+"; tried again"
-				if op.Action == spaces.BulkActionCreate {
-					st.CreatedBySet = true
-				}
 				users = append(users, st)
 				retry++
 				continue
@@ -298,8 +286,9 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 // markCreates records, before the creates are sent, that the users about
 // to be created are this set's: after a crash or a lost answer, a user that
 // exists then was made by this set (its password is already in the set's
-// Secret), so deletionPolicy Delete still removes it.
-func (r *ServiceAccountUserSetReconciler) markCreates(ctx context.Context, s *userSetScope, plan userPlan) error {
+// Secret), so deletionPolicy Delete still removes it. plan's users carry
+// the mark on.
+func (r *ServiceAccountUserSetReconciler) markCreates(ctx context.Context, s *userSetScope, plan *userPlan) error {
 	marked := false
 	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
 	for i, op := range plan.ops {

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -216,12 +215,7 @@ func TestServiceAccountUserSet_DeletionPolicies(t *testing.T) {
 	w.eventually("temp1 deleted", func() bool { _, ok := w.fake.UserByEmail("temp1@corp.example"); return !ok })
 
 	for _, name := range []string{"disposable", "kept"} {
-		if err := k8s.Delete(w.ctx, w.getUserSet(name)); err != nil {
-			t.Fatal(err)
-		}
-		w.eventually(name+" gone", func() bool {
-			return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, &spacesv1alpha1.ServiceAccountUserSet{}))
-		})
+		w.deleteAndWait(w.getUserSet(name))
 	}
 	if _, ok := w.fake.UserByEmail("temp2@corp.example"); ok {
 		t.Error("Delete left a user the set created")

@@ -623,12 +623,7 @@ func TestSpaceReconciler_NamespaceTeardown(t *testing.T) {
 	if err := k8s.Delete(w.ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8s.Delete(w.ctx, w.get("s")); err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("the Space gone", func() bool {
-		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "s"}, &spacesv1alpha1.Space{}))
-	})
+	w.deleteAndWait(w.get("s"))
 	if _, ok := w.fake.Space(id); ok {
 		t.Fatal("the space was not deleted in Spaces")
 	}
@@ -662,12 +657,7 @@ func TestSpaceReconciler_OneSpaceObjectPerSpace(t *testing.T) {
 	}
 
 	// Deleting a claimant with deletionPolicy Delete leaves the space.
-	if err := k8s.Delete(w.ctx, other.get("third")); err != nil {
-		t.Fatal(err)
-	}
-	other.eventually("the claimant gone", func() bool {
-		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: other.ns, Name: "third"}, &spacesv1alpha1.Space{}))
-	})
+	other.deleteAndWait(other.get("third"))
 	if _, ok := w.fake.Space(id); !ok {
 		t.Fatal("a claimant's deletion deleted the space")
 	}

@@ -330,9 +330,7 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 		req.InformChannel = spaces.InformChannelClient
 	}
 	r.resolveUserIDs(ctx, s, next, idx)
-	for _, i := range idx {
-		next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
-	}
+	notSent(next, idx, spacesv1alpha1.InviteePending, "")
 	ctrl.LoggerFrom(ctx).Info("Inviting to the space", "spaceInvite", klog.KObj(s.inv), "spaceID", s.spaceID, "count", len(idx))
 	// One call for all, except with notify None: Spaces answers each call
 	// with one link, so each invitee gets a call, and their own link.
@@ -368,9 +366,7 @@ func (r *SpaceInviteReconciler) invite(ctx context.Context, s *inviteScope, next
 				// Spaces refused the call, and so did nothing: each half
 				// goes again, and so on, so a bad invitee is found in a few
 				// calls and fails alone; nobody is sent twice.
-				for _, i := range group {
-					next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
-				}
+				notSent(next, group, spacesv1alpha1.InviteePending, "")
 				half := len(group) / 2
 				groups = append(groups, group[:half], group[half:])
 				continue
@@ -439,19 +435,24 @@ func wireInvitee(st spacesv1alpha1.InviteeStatus) spaces.Invitee {
 	return spaces.Invitee{InviteeType: spaces.InviteeTypeEmail, Invitee: st.Email, Role: string(st.Role)}
 }
 
+// notSent records that nothing reached Spaces for next[group...]: they
+// are in state (Pending, or Failed with Spaces' message), and nothing is
+// out for them.
+func notSent(next []spacesv1alpha1.InviteeStatus, group []int, state spacesv1alpha1.InviteeState, message string) {
+	for _, i := range group {
+		next[i].State, next[i].Message, next[i].InvitedAt, next[i].SendingUntil = state, message, nil, nil
+	}
+}
+
 // inviteFailed records a failed invitation call for the invitees of group.
 func (r *SpaceInviteReconciler) inviteFailed(s *inviteScope, next []spacesv1alpha1.InviteeStatus, group []int, err error) (outcome, bool) {
 	if spaces.KindOf(err) == spaces.KindInvalid {
-		for _, i := range group {
-			next[i].State, next[i].Message, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteeFailed, err.Error(), nil, nil
-		}
+		notSent(next, group, spacesv1alpha1.InviteeFailed, err.Error())
 		s.status.Invitees = next
 		return outcome{}, true
 	}
 	if spaces.DefinitelyNotDone(err) {
-		for _, i := range group {
-			next[i].State, next[i].InvitedAt, next[i].SendingUntil = spacesv1alpha1.InviteePending, nil, nil
-		}
+		notSent(next, group, spacesv1alpha1.InviteePending, "")
 	} else {
 		// It may or may not have gone out: they stay Sending, and once the
 		// call can no longer land, membership decides.

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -239,12 +238,7 @@ func TestSpaceInviteReconciler_RoleChangesAndPrune(t *testing.T) {
 	}
 
 	// Deleting the object prunes what it invited, and only that.
-	if err := k8s.Delete(w.ctx, w.getInvite("members")); err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("the SpaceInvite gone", func() bool {
-		return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "members"}, &spacesv1alpha1.SpaceInvite{}))
-	})
+	w.deleteAndWait(w.getInvite("members"))
 	if w.memberRole(id, bob.ID) != "" || w.memberRole(id, outsider.ID) != "member" {
 		t.Fatalf("after delete: bob %q, olga %q", w.memberRole(id, bob.ID), w.memberRole(id, outsider.ID))
 	}
@@ -398,12 +392,7 @@ func TestSpaceInviteReconciler_PruneOnDeleteWithoutAReadySpace(t *testing.T) {
 		spaceState string
 	}{
 		{"space object deleted, space retained", func(w *world) {
-			if err := k8s.Delete(w.ctx, w.get("team")); err != nil {
-				t.Fatal(err)
-			}
-			w.eventually("the Space object gone", func() bool {
-				return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "team"}, &spacesv1alpha1.Space{}))
-			})
+			w.deleteAndWait(w.get("team"))
 		}, "gone"},
 		{"space suspended", func(w *world) {
 			w.edit("team", func(sp *spacesv1alpha1.Space) { sp.Spec.Suspend = true })
@@ -426,12 +415,7 @@ func TestSpaceInviteReconciler_PruneOnDeleteWithoutAReadySpace(t *testing.T) {
 			if w.memberRole(id, bob.ID) != "member" {
 				t.Fatalf("the space (%s) lost bob before the SpaceInvite was deleted", tc.spaceState)
 			}
-			if err := k8s.Delete(w.ctx, w.getInvite("members")); err != nil {
-				t.Fatal(err)
-			}
-			w.eventually("the SpaceInvite gone", func() bool {
-				return apierrors.IsNotFound(k8s.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: "members"}, &spacesv1alpha1.SpaceInvite{}))
-			})
+			w.deleteAndWait(w.getInvite("members"))
 			if w.memberRole(id, bob.ID) != "" || w.memberRole(id, carol.ID) != "" {
 				t.Fatalf("not pruned: members %+v", mustSpace(w, id).Members)
 			}

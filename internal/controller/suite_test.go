@@ -313,6 +313,19 @@ func (w *world) eventuallyWithin(what string, timeout time.Duration, cond func()
 	}
 }
 
+// deleteAndWait deletes obj and waits until it is gone, its finalizers
+// done.
+func (w *world) deleteAndWait(obj client.Object) {
+	w.t.Helper()
+	if err := k8s.Delete(w.ctx, obj); err != nil {
+		w.t.Fatal(err)
+	}
+	key := client.ObjectKeyFromObject(obj)
+	w.eventually(fmt.Sprintf("%T %s gone", obj, key), func() bool {
+		return apierrors.IsNotFound(k8s.Get(w.ctx, key, obj.DeepCopyObject().(client.Object)))
+	})
+}
+
 // waitCalls waits until the fake has served route at least n times in
 // all, and says how many: a test proving that resyncs write nothing waits
 // for the resyncs' own reads, not for a guessed time.

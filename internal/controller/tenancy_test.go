@@ -204,6 +204,18 @@ func TestTenancy(t *testing.T) {
 			t.Errorf("the API server accepted %s", name)
 		}
 	}
+	// Status is the operator's memory (which space, which credentials, who
+	// was invited, what is out): a tenant cannot write it, so it cannot aim
+	// a prune on deletion at team A's space.
+	raw := &spacesv1alpha1.SpaceInvite{}
+	if err := bob.Get(b.ctx, client.ObjectKey{Namespace: b.ns, Name: "raw"}, raw); err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	raw.Status.SpaceID, raw.Status.Invitees = victim, []spacesv1alpha1.InviteeStatus{{Email: "ceo@corp.example", InvitedAt: &now, State: spacesv1alpha1.InviteeInvited}}
+	if err := bob.Status().Update(b.ctx, raw); !apierrors.IsForbidden(err) {
+		t.Errorf("team B could write its SpaceInvite's status: %v", err)
+	}
 	if err := bob.Get(b.ctx, client.ObjectKey{Namespace: ops.ns, Name: secretName}, &corev1.Secret{}); !apierrors.IsForbidden(err) {
 		t.Errorf("team B could read the account's key: %v", err)
 	}

@@ -154,7 +154,7 @@ func (s *Stack) StartManager(args ...string) (*Manager, error) {
 func (s *Stack) StartManagerWith(kubeconfig string, args ...string) (*Manager, error) {
 	base := []string{"--api-url", s.FakeURL, "--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--api-qps", "100", "--api-burst", "50"}
 	cmd := s.command(s.bins.Manager, append(base, args...)...)
-	cmd.Env = append(cmd.Env, "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+kubeconfig) // the last of a repeated variable wins (os/exec)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -210,5 +210,5 @@ func countUsers(t *testing.T, ns string, emails []string) userCounts {
 
 func readyAtGeneration(conds []metav1.Condition, generation int64) bool {
 	c := meta.FindStatusCondition(conds, spacesv1alpha1.ConditionReady)
-	return c != nil && c.Status == "True" && c.ObservedGeneration == generation
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }

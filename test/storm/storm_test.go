@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -246,8 +246,8 @@ func count(t *testing.T, ns, prefix string) counts {
 			c.duplicates += n - 1
 		}
 		c.leftovers += len(sp.Status.LeftoverSpaceIDs)
-		ready := readyCondition(&sp)
-		if ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != sp.Generation {
+		if !readyAtGeneration(sp.Status.Conditions, sp.Generation) {
+			ready := meta.FindStatusCondition(sp.Status.Conditions, spacesv1alpha1.ConditionReady)
 			c.notReady++
 			reason := "NoStatus"
 			if ready != nil {
@@ -265,13 +265,4 @@ func count(t *testing.T, ns, prefix string) counts {
 		}
 	}
 	return c
-}
-
-func readyCondition(sp *spacesv1alpha1.Space) *metav1.Condition {
-	for i := range sp.Status.Conditions {
-		if sp.Status.Conditions[i].Type == spacesv1alpha1.ConditionReady {
-			return &sp.Status.Conditions[i]
-		}
-	}
-	return nil
 }
