@@ -422,3 +422,40 @@ func TestSpaceInviteReconciler_PruneOnDeleteWithoutAReadySpace(t *testing.T) {
 		})
 	}
 }
+
+// TestSpaceInviteReconciler_UserLookupFailureInvitesByEmail: when Spaces
+// refuses, fails or drops the lookup of invitees' user ids, they are
+// invited by email all the same, once.
+func TestSpaceInviteReconciler_UserLookupFailureInvitesByEmail(t *testing.T) {
+	for name, fault := range map[string]spacestest.Fault{
+		"refused (403)":     {Status: 403},
+		"failing (500)":     {Status: 500},
+		"connection reset":  {Reset: true},
+		"answer never sent": {DropResponse: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, spacestest.Options{})
+			w.fake.AddUser("dora@corp.example", "Dora", "D")
+			w.newSpace("team", spacesv1alpha1.SpaceSpec{Title: "Team"})
+			id := w.waitReady("team").Status.SpaceID
+			fault.Route = "POST /users/me/colleaguesbulk"
+			w.fake.AddFault(fault)
+			w.newInvite("members", spacesv1alpha1.SpaceInviteSpec{SpaceRef: &spacesv1alpha1.SpaceReference{Name: "team"},
+				Invitees: []spacesv1alpha1.Invitee{{Email: "dora@corp.example"}}})
+			w.waitInvite("members", spacesv1alpha1.ReasonSynced, allJoined)
+			var byEmail int
+			w.fake.Do(func(st *spacestest.State) {
+				for _, inv := range st.Invites {
+					for _, i := range inv.Invitees {
+						if inv.TopicID == id && strings.EqualFold(i.InviteeType, "email") && i.Invitee == "dora@corp.example" {
+							byEmail++
+						}
+					}
+				}
+			})
+			if byEmail != 1 || w.fake.Invitations("dora@corp.example") != 1 {
+				t.Fatalf("invited %d times by email, %d in all", byEmail, w.fake.Invitations("dora@corp.example"))
+			}
+		})
+	}
+}
