@@ -32,12 +32,16 @@ func peopleFromEnv() peopleSize {
 	return s
 }
 
-// inviteeEmails are the company users the invitation storm invites; they
+// inviteePrefixes name the people of each invitation storm (each has its
+// own, as invitations are counted per person).
+var inviteePrefixes = []string{"invitee", "late"}
+
+// inviteeEmails are the company users an invitation storm invites; they
 // exist in the fake from the start.
-func inviteeEmails(sz peopleSize) []string {
+func inviteeEmails(prefix string, sz peopleSize) []string {
 	out := make([]string, sz.people)
 	for i := range out {
-		out[i] = fmt.Sprintf("invitee-%03d@corp.example", i)
+		out[i] = fmt.Sprintf("%s-%03d@corp.example", prefix, i)
 	}
 	return out
 }
@@ -46,12 +50,22 @@ func inviteeEmails(sz peopleSize) []string {
 // one per invitee with notify None, so kills land between the status write
 // and the call, during it, and between it and the record of its answer.
 func TestStorm_Invitations(t *testing.T) {
+	invitationStorm(t, "invites", inviteePrefixes[0], `{"route":"POST /spaces/{id}/invite","latency":300000000}`)
+}
+
+// The same, and every answer is lost after Spaces did the work: each
+// invitation's fate is learnt from membership alone.
+func TestStorm_InvitationsWithDroppedAnswers(t *testing.T) {
+	invitationStorm(t, "invites-dropped", inviteePrefixes[1], `{"route":"POST /spaces/{id}/invite","latency":300000000,"dropResponse":true}`)
+}
+
+func invitationStorm(t *testing.T, name, prefix, fault string) {
 	sz := peopleFromEnv()
 	ctx := context.Background()
-	ns := "storm-invites"
-	prepare(t, ns, `{"route":"POST /spaces/{id}/invite","latency":300000000}`)
+	ns := "storm-" + name
+	prepare(t, ns, fault)
 
-	emails := inviteeEmails(sz)
+	emails := inviteeEmails(prefix, sz)
 	var m strings.Builder
 	m.WriteString("apiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: team}\nspec: {title: Storm invitations, credentialsRef: {name: spaces-credentials}}\n")
 	// Four invites with notify Email and two with None, each a share of
@@ -66,7 +80,7 @@ func TestStorm_Invitations(t *testing.T) {
 	if _, err := st.Kubectl(ctx, m.String(), "apply", "-n", ns, "-f", "-"); err != nil {
 		t.Fatal(err)
 	}
-	stormThenSettle(t, fmt.Sprintf("invitations of %d people", len(emails)), sz.kills, []string{"--api-timeout", "3s"}, 5*time.Minute, func() (bool, fmt.Stringer) {
+	stormThenSettle(t, fmt.Sprintf("%s: invitations of %d people", name, len(emails)), sz.kills, []string{"--api-timeout", "3s"}, 5*time.Minute, func() (bool, fmt.Stringer) {
 		c := countInvitations(t, ns, emails)
 		return c.settled(), c
 	})

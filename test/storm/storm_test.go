@@ -51,7 +51,11 @@ func run(m *testing.M) int {
 	ctrllog.SetLogger(logr.Discard())
 	var stop func()
 	var err error
-	if st, stop, err = stack.StartInTemp("storm", inviteeEmails(peopleFromEnv())...); err != nil {
+	var users []string
+	for _, prefix := range inviteePrefixes {
+		users = append(users, inviteeEmails(prefix, peopleFromEnv())...)
+	}
+	if st, stop, err = stack.StartInTemp("storm", users...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
