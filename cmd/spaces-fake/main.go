@@ -6,6 +6,8 @@
 //	spaces-fake --listen 127.0.0.1:8090 --key-file /tmp/service-key.json
 //
 // GET /_fake/state dumps the whole state; POST /_fake/faults injects faults.
+// --dialect answers the wire format's unknowns the other way (--dialect
+// list prints the switches).
 package main
 
 import (
@@ -45,11 +47,22 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(url strin
 	domains := fs.String("domains", "corp.example", "Comma-separated email domains of the fake company.")
 	users := fs.String("users", "", "Comma-separated emails of company users to create (they can be invited and act-as owners).")
 	actAsMember := fs.Bool("act-as-adds-service-account", false, "Spaces created with X-Avaya-Act-As include the service account as admin.")
+	dialectFlag := fs.String("dialect", "", "Answer the wire format's unknowns the other way: comma-separated switches, all, or list to print them.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *dialectFlag == "list" {
+		for _, sw := range spacestest.DialectSwitches {
+			fmt.Fprintf(out, "%-24s %s\n", sw.Name, sw.Effect)
+		}
+		return nil
+	}
+	dialect, err := spacestest.ParseDialect(*dialectFlag)
+	if err != nil {
+		return err
+	}
 
-	srv := spacestest.New(spacestest.Options{Domains: split(*domains), ActAsAddsServiceAccount: *actAsMember})
+	srv := spacestest.New(spacestest.Options{Domains: split(*domains), ActAsAddsServiceAccount: *actAsMember, Dialect: dialect})
 	key, err := srv.AddServiceApp(split(*scopes)...)
 	if err != nil {
 		return err
@@ -72,7 +85,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(url strin
 			return err
 		}
 	}
-	fmt.Fprintf(out, "spaces-fake: serving %s (service app iss %s, kid %s; key file %s)\n", url, key.Issuer, key.KeyID, *keyFile)
+	fmt.Fprintf(out, "spaces-fake: serving %s (service app iss %s, kid %s; key file %s; dialect %s)\n", url, key.Issuer, key.KeyID, *keyFile, dialect)
 	if ready != nil {
 		ready(url)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/avayacloud/spaces-operator/internal/spaces"
+	"github.com/avayacloud/spaces-operator/internal/spaces/spacestest"
 )
 
 // TestRun_ServesAndWritesAUsableKeyFile: the program's key file works with
@@ -60,5 +61,27 @@ func TestRun_ServesAndWritesAUsableKeyFile(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRun_DialectFlag: --dialect list prints every switch with what it
+// changes; an unknown switch is refused naming the known ones.
+func TestRun_DialectFlag(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"--dialect", "list"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(spacestest.DialectSwitches) {
+		t.Fatalf("--dialect list printed %d lines for %d switches:\n%s", len(lines), len(spacestest.DialectSwitches), out.String())
+	}
+	for i, sw := range spacestest.DialectSwitches {
+		if !strings.HasPrefix(lines[i], sw.Name+" ") || len(strings.Fields(lines[i])) < 4 {
+			t.Errorf("line %d = %q, want %s and what it changes", i, lines[i], sw.Name)
+		}
+	}
+	err := run(context.Background(), []string{"--dialect", "settings-nested,nonsense"}, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), `"nonsense"`) || !strings.Contains(err.Error(), "members-refused") {
+		t.Fatalf("unknown switch: %v", err)
 	}
 }

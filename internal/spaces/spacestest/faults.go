@@ -26,6 +26,9 @@ type Fault struct {
 	// OperationStatus makes each bulk account operation on an email in
 	// Emails fail alone with this code, doing nothing, inside an answer of
 	// 200 (POST /users/bulkupdateaccounts).
+	// Answer does the work, then answers 200 with exactly this body (null,
+	// {}, nothing, or a document cut short) instead of the real answer.
+	Answer          *string  `json:"answer,omitempty"`
 	OperationStatus int      `json:"operationStatus,omitempty"`
 	Emails          []string `json:"emails,omitempty"`
 	// Times is how many requests it applies to; 0 means until cleared.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -133,29 +134,49 @@ func (s *Server) wrap(name, scope string, h handler) http.Handler {
 
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		c, status, msg := s.authenticate(r)
-		if status != 0 {
-			writeError(w, status, msg, "")
-			return
-		}
-		need := scope
-		if name == routeSpaceCreate && r.Header.Get("X-Avaya-Act-As") != "" {
-			need = "spaces.create.actas"
-		}
-		if need != "" && !c.app.hasScope(need) {
-			writeError(w, http.StatusForbidden, "the service app does not have scope "+need, need)
-			return
-		}
-		if fault != nil {
-			r = r.WithContext(context.WithValue(r.Context(), faultKey{}, fault))
-		}
+		// Everything is answered into a recorder first, so the dialect can
+		// reshape the answer as another server would have sent it.
+		rec := httptest.NewRecorder()
+		s.serve(rec, r, name, scope, h, fault)
 		if fault != nil && fault.DropResponse {
-			h(httptest.NewRecorder(), r, c) // commit, then lose the answer
-			resetConnection(w)
+			resetConnection(w) // committed, and the answer is lost
 			return
 		}
-		h(w, r, c)
+		if fault != nil && fault.Answer != nil {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, *fault.Answer) // committed, and answered with this
+			return
+		}
+		s.reshape(w, rec)
 	})
+}
+
+// serve authenticates, checks the scope and runs h; the caller holds s.mu.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, name, scope string, h handler, fault *Fault) {
+	c, status, msg := s.authenticate(r)
+	if status != 0 {
+		if s.is(DialectAuth403) {
+			status = http.StatusForbidden
+		}
+		writeError(w, status, msg, "")
+		return
+	}
+	need := scope
+	if name == routeSpaceCreate && r.Header.Get("X-Avaya-Act-As") != "" {
+		need = "spaces.create.actas"
+	}
+	if need != "" && !c.app.hasScope(need) {
+		writeError(w, http.StatusForbidden, "the service app does not have scope "+need, need)
+		return
+	}
+	if s.is(DialectMembersRefused) && (name == routeMembers || name == routeAttendeeSet || name == routeAttendeeDelete) {
+		writeError(w, http.StatusForbidden, "this route does not accept service-app authentication", "")
+		return
+	}
+	if fault != nil {
+		r = r.WithContext(context.WithValue(r.Context(), faultKey{}, fault))
+	}
+	h(w, r, c)
 }
 
 // authenticate verifies the service-app JWT as Spaces would (spaces-api.md
@@ -203,6 +224,9 @@ func (s *Server) authenticate(r *http.Request) (caller, int, string) {
 	}
 	if app.Disabled {
 		return caller{}, http.StatusUnauthorized, "the service account is disabled"
+	}
+	if s.forgotten[sha256.Sum256([]byte(token))] {
+		return caller{}, http.StatusUnauthorized, "invalid token: token has expired"
 	}
 	s.sawToken(kid, token)
 	return caller{app: app, user: s.state.Users[app.UserID]}, 0, ""

@@ -32,6 +32,9 @@ type Options struct {
 	// ClockSkew (60 s).
 	MaxTokenLifetime time.Duration
 	ClockSkew        time.Duration
+	// Dialect answers the INFERRED points of the wire format the other way
+	// (see DialectSwitches); nil is the fake's default.
+	Dialect Dialect
 }
 
 // Server is the fake. All its methods are safe for concurrent use.
@@ -47,6 +50,8 @@ type Server struct {
 	arrivals map[string][]time.Time
 	// tokens seen per kid: distinct tokens are mints.
 	tokens map[string]map[[32]byte]bool
+	// forgotten tokens are refused (ForgetTokens).
+	forgotten map[[32]byte]bool
 
 	// URL is the API base URL (ending in /api) once serving.
 	URL string

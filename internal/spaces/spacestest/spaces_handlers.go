@@ -81,6 +81,13 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	s.state.Spaces[sp.ID] = sp
+	if owner != c.user && s.is(DialectActAsNotAdmin) {
+		// The invitations go to the owner's pending list; nobody joins.
+		for _, i := range b.Invitees {
+			s.state.Invitations[s.state.invitationKey(i.Invitee)]++
+		}
+		b.Invitees = nil
+	}
 	writeJSON(w, s.invite(sp, owner, b.inviteBody))
 }
 
@@ -107,7 +114,11 @@ func (s *Server) inviteToSpace(w http.ResponseWriter, r *http.Request, c caller)
 
 func (s *Server) validateInvitees(invitees []InviteeWire) string {
 	for i, inv := range invitees {
-		switch strings.ToLower(inv.InviteeType) {
+		typ := strings.ToLower(inv.InviteeType)
+		if s.is(DialectUseridLowercase) {
+			typ = inv.InviteeType
+		}
+		switch typ {
 		case "email":
 			if !strings.Contains(inv.Invitee, "@") {
 				return "invitees[" + strconv.Itoa(i) + "].invitee is not an email"
@@ -117,7 +128,7 @@ func (s *Server) validateInvitees(invitees []InviteeWire) string {
 				return "invitees[" + strconv.Itoa(i) + "].invitee names no user"
 			}
 		default:
-			return "invitees[" + strconv.Itoa(i) + "].inviteeType must be email or userId"
+			return "invitees[" + strconv.Itoa(i) + "].inviteeType must be email or userid"
 		}
 		if inv.Role != "" && !roles[inv.Role] {
 			return "invitees[" + strconv.Itoa(i) + "].role must be admin, member or guest"
@@ -152,16 +163,23 @@ func (s *Server) invite(sp *Space, inviter *User, b inviteBody) map[string]any {
 		if role == "" {
 			role = "member"
 		}
+		if u != nil && strings.EqualFold(i.InviteeType, "email") && s.is(DialectEmailInvitePending) {
+			u = nil // pending until they accept
+		}
 		if u != nil && sp.member(u.ID) == nil {
 			sp.Members = append(sp.Members, Member{UserID: u.ID, Role: role, JoinTime: now})
 		}
 	}
 	s.state.Invites[inv.ID] = inv
 	sp.Modified = now
-	out := map[string]any{"data": []any{map[string]any{
+	doc := map[string]any{
 		"_id": inv.ID, "topicId": sp.ID, "invitees": inv.Invitees,
 		"startDateTime": nil, "endDateTime": nil, "inviteMode": inv.InviteMode,
-	}}}
+	}
+	out := map[string]any{"data": []any{doc}}
+	if s.is(DialectInviteAnswerObject) {
+		out["data"] = doc
+	}
 	if inv.InformChannel == "client" {
 		link := joinURL(inv.ID, sp.Title, inviter.Email)
 		out["inviteContent"] = map[string]string{
@@ -174,7 +192,7 @@ func (s *Server) invite(sp *Space, inviter *User, b inviteBody) map[string]any {
 
 func (s *Server) getSpace(w http.ResponseWriter, r *http.Request, c caller) {
 	if sp := s.spaceFor(w, r, c, false); sp != nil {
-		writeJSON(w, s.state.spaceWire(sp))
+		writeJSON(w, s.spaceAnswer(sp))
 	}
 }
 
@@ -188,6 +206,9 @@ type updateBody struct {
 		PasswordRequired   *struct {
 			AllGuests *bool `json:"allGuests"`
 		} `json:"passwordRequired"`
+		// Where a public sample puts them; taken at either place.
+		Restrict     *[]string     `json:"restrict"`
+		MsgRetention *MsgRetention `json:"msgRetention"`
 	} `json:"settings"`
 	MsgRetention *MsgRetention `json:"msgRetention"`
 }
@@ -201,6 +222,14 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, c caller) {
 	var b updateBody
 	if !decodeBody(w, r, &b) {
 		return
+	}
+	if st := b.Settings; st != nil {
+		if b.Restrict == nil {
+			b.Restrict = st.Restrict
+		}
+		if b.MsgRetention == nil {
+			b.MsgRetention = st.MsgRetention
+		}
 	}
 	if b.Title != nil && strings.TrimSpace(*b.Title) == "" {
 		writeError(w, http.StatusBadRequest, "title must not be empty", "")
@@ -225,6 +254,14 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, c caller) {
 	if b.Restrict != nil {
 		sp.Restrict = append([]string{}, (*b.Restrict)...)
 	}
+	if st := b.Settings; st != nil && s.is(DialectSettingsReplace) {
+		// The settings object is replaced: what it leaves out is reset,
+		// restrictions and retention too where they live in it.
+		sp.MemberOnly, sp.AllowPasswordInURL, sp.GuestsPassword = false, false, false
+		if s.is(DialectSettingsNested) {
+			sp.Restrict, sp.Retention = nil, nil
+		}
+	}
 	if st := b.Settings; st != nil {
 		if st.MemberOnly != nil {
 			sp.MemberOnly = *st.MemberOnly
@@ -241,7 +278,7 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, c caller) {
 		sp.Retention = &rt
 	}
 	sp.Modified = s.now()
-	writeJSON(w, s.state.spaceWire(sp))
+	writeJSON(w, s.spaceAnswer(sp))
 }
 
 // deleteSpace: DELETE /spaces/{id} (admin).
@@ -263,7 +300,11 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c caller) {
 	if sp == nil {
 		return
 	}
-	size, pageNo, ok := pageParams(w, r.URL.Query(), 30, 50)
+	maxSize := 50
+	if s.is(DialectMembersSmallPages) {
+		maxSize = 20
+	}
+	size, pageNo, ok := pageParams(w, r.URL.Query(), 30, maxSize)
 	if !ok {
 		return
 	}
@@ -271,19 +312,36 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c caller) {
 	to := min(from+size, len(sp.Members))
 	data := make([]map[string]any, 0, to-from)
 	for _, m := range sp.Members[from:to] {
-		data = append(data, s.state.memberWire(m))
+		data = append(data, s.memberAnswer(m))
 	}
-	writeJSON(w, map[string]any{"data": data, "total": len(sp.Members)})
+	out := map[string]any{"data": data, "total": len(sp.Members)}
+	if s.is(DialectMembersLinks) {
+		link := func(n int) string {
+			q := r.URL.Query()
+			q.Set("page", strconv.Itoa(n))
+			q.Set("size", strconv.Itoa(size))
+			return r.URL.Path + "?" + q.Encode()
+		}
+		out["nextPageUrl"], out["previousPageUrl"] = link(pageNo+1), ""
+		if pageNo > 0 {
+			out["previousPageUrl"] = link(pageNo - 1)
+		}
+	}
+	writeJSON(w, out)
 }
 
-func attendeeType(w http.ResponseWriter, r *http.Request) bool {
-	switch strings.ToLower(r.PathValue("type")) {
+func (s *Server) attendeeType(w http.ResponseWriter, r *http.Request) bool {
+	typ := r.PathValue("type")
+	if !s.is(DialectUseridLowercase) {
+		typ = strings.ToLower(typ)
+	}
+	switch typ {
 	case "userid":
 		return true
 	case "anonymousid":
 		writeError(w, http.StatusBadRequest, "an attendee added or changed this way cannot be anonymous", "")
 	default:
-		writeError(w, http.StatusBadRequest, "attendee type must be userId or anonymousId", "")
+		writeError(w, http.StatusBadRequest, "attendee type must be userid or anonymousid", "")
 	}
 	return false
 }
@@ -292,7 +350,7 @@ func attendeeType(w http.ResponseWriter, r *http.Request) bool {
 // user with the role or changes their role.
 func (s *Server) setAttendee(w http.ResponseWriter, r *http.Request, c caller) {
 	sp := s.spaceFor(w, r, c, false)
-	if sp == nil || !attendeeType(w, r) {
+	if sp == nil || !s.attendeeType(w, r) {
 		return
 	}
 	var b struct {
@@ -304,8 +362,8 @@ func (s *Server) setAttendee(w http.ResponseWriter, r *http.Request, c caller) {
 	if b.Role == "" {
 		b.Role = "member"
 	}
-	if !roles[b.Role] {
-		writeError(w, http.StatusBadRequest, "role must be admin, member or guest", "")
+	if !roles[b.Role] || (b.Role == "guest" && s.is(DialectGuestAttendeeRefused)) {
+		writeError(w, http.StatusBadRequest, "role must be admin or member", "")
 		return
 	}
 	u := s.state.Users[r.PathValue("userId")]
@@ -319,13 +377,13 @@ func (s *Server) setAttendee(w http.ResponseWriter, r *http.Request, c caller) {
 		sp.Members = append(sp.Members, Member{UserID: u.ID, Role: b.Role, JoinTime: s.now()})
 	}
 	sp.Modified = s.now()
-	writeJSON(w, map[string]string{"attendee": u.ID, "attendeeType": "userId", "role": b.Role})
+	writeJSON(w, map[string]string{"attendee": u.ID, "attendeeType": s.userIDType(), "role": b.Role})
 }
 
 // removeAttendee: DELETE /spaces/{id}/attendees/{type}/{userId} (admin).
 func (s *Server) removeAttendee(w http.ResponseWriter, r *http.Request, c caller) {
 	sp := s.spaceFor(w, r, c, false)
-	if sp == nil || !attendeeType(w, r) {
+	if sp == nil || !s.attendeeType(w, r) {
 		return
 	}
 	id := r.PathValue("userId")
@@ -333,7 +391,7 @@ func (s *Server) removeAttendee(w http.ResponseWriter, r *http.Request, c caller
 		if m.UserID == id {
 			sp.Members = append(sp.Members[:i], sp.Members[i+1:]...)
 			sp.Modified = s.now()
-			writeJSON(w, map[string]string{"attendee": id, "attendeeType": "userId"})
+			writeJSON(w, map[string]string{"attendee": id, "attendeeType": s.userIDType()})
 			return
 		}
 	}
@@ -349,7 +407,7 @@ func (s *Server) directSpace(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	for _, sp := range s.state.Spaces {
 		if sp.Type == "direct" && sp.member(c.user.ID) != nil && sp.member(other.ID) != nil {
-			writeJSON(w, map[string]any{"data": []any{s.state.spaceWire(sp)}})
+			writeJSON(w, map[string]any{"data": []any{s.spaceAnswer(sp)}})
 			return
 		}
 	}
@@ -357,7 +415,7 @@ func (s *Server) directSpace(w http.ResponseWriter, r *http.Request, c caller) {
 	sp := &Space{ID: objectID(now), Type: "direct", CID: c.user.ID, Created: now, Modified: now,
 		Members: []Member{{UserID: c.user.ID, Role: "member", JoinTime: now}, {UserID: other.ID, Role: "member", JoinTime: now}}}
 	s.state.Spaces[sp.ID] = sp
-	writeJSON(w, map[string]any{"data": []any{s.state.spaceWire(sp)}})
+	writeJSON(w, map[string]any{"data": []any{s.spaceAnswer(sp)}})
 }
 
 // mySpaces: GET /users/me/spaces, reference style: size (default 10, at
@@ -380,10 +438,13 @@ func (s *Server) mySpaces(w http.ResponseWriter, r *http.Request, c caller) {
 			}
 		}
 	}
+	if s.is(DialectSearchIgnored) {
+		search = nil
+	}
 	var all []map[string]any
 	for _, sp := range s.state.spacesOf(c.user.ID) {
 		if types[sp.Type] && (search == nil || search.MatchString(sp.Title)) {
-			all = append(all, s.state.spaceWire(sp))
+			all = append(all, s.spaceAnswer(sp))
 		}
 	}
 	writeJSON(w, refPage(r, all, size))

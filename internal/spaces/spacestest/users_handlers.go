@@ -68,7 +68,25 @@ func (s *Server) bulkUpdate(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 		results = append(results, s.bulkOne(op))
 	}
-	writeJSON(w, map[string]any{"data": results})
+	switch {
+	case s.is(DialectBulkAnswerOpaque):
+		writeJSON(w, map[string]string{"message": "accepted"})
+	case s.is(DialectBulkAnswerBare):
+		bare := make([]map[string]any, 0, len(results))
+		for _, res := range results {
+			b := map[string]any{"email": res["email"], "action": res["action"], "success": res["status"] == "success"}
+			if e, ok := res["error"].(map[string]any); ok {
+				b["message"] = e["message"]
+			}
+			if u, ok := res["user"]; ok {
+				b["user"] = u
+			}
+			bare = append(bare, b)
+		}
+		writeJSON(w, bare)
+	default:
+		writeJSON(w, map[string]any{"data": results})
+	}
 }
 
 func (s *Server) bulkOne(op bulkOp) map[string]any {

@@ -130,3 +130,37 @@ func joinURL(inviteID, spaceName, inviter string) string {
 	info, _ := json.Marshal(map[string]string{"spaceName": spaceName, "inviterName": inviter, "inviterEmail": inviter})
 	return "https://spaces.avayacloud.com/spaces/invites/" + inviteID + "/join?inviteInfo=" + base64.StdEncoding.EncodeToString(info)
 }
+
+// spaceAnswer is a space as the dialect sends it. The caller holds s.mu.
+func (s *Server) spaceAnswer(sp *Space) map[string]any {
+	out := s.state.spaceWire(sp)
+	if s.is(DialectSettingsNested) {
+		settings := out["settings"].(map[string]any)
+		settings["restrict"], settings["msgRetention"] = out["restrict"], out["msgRetention"]
+		delete(out, "restrict")
+		delete(out, "msgRetention")
+	}
+	if s.is(DialectSpaceWithoutMembers) {
+		delete(out, "members")
+	} else {
+		for _, m := range out["members"].([]map[string]any) {
+			m["memberType"] = s.userIDType()
+		}
+	}
+	return out
+}
+
+// memberAnswer is a member entry as the dialect sends it.
+func (s *Server) memberAnswer(m Member) map[string]any {
+	out := s.state.memberWire(m)
+	out["memberType"] = s.userIDType()
+	return out
+}
+
+// userIDType is how the dialect spells the user-id attendee type.
+func (s *Server) userIDType() string {
+	if s.is(DialectUseridLowercase) {
+		return "userid"
+	}
+	return "userId"
+}
