@@ -199,39 +199,6 @@ func (c *Client) ColleaguesBulk(ctx context.Context, emails []string) ([]User, e
 	return users, nil
 }
 
-// BulkUpdateAccounts runs account operations (POST /users/bulkupdateaccounts)
-// in calls of at most MaxBulkOperations, returning one result per operation
-// in order. Spaces answers 200 when single operations fail; those are
-// reported in the results, not as an error. Never retried after a 5xx or a
-// network error. Server messages are scrubbed of the passwords sent.
-func (c *Client) BulkUpdateAccounts(ctx context.Context, ops []BulkOperation) ([]BulkResult, error) {
-	var results []BulkResult
-	for chunk := range chunks(ops, MaxBulkOperations) {
-		var passwords []string
-		for _, op := range chunk {
-			if op.Password != "" {
-				passwords = append(passwords, string(op.Password))
-			}
-		}
-		p, err := call[page[BulkResult]](ctx, c, request{ep: EndpointUsersBulkUpdate, path: "/users/bulkupdateaccounts", body: chunk, secrets: passwords})
-		if err != nil {
-			return results, err
-		}
-		if len(p.Data) != len(chunk) {
-			return results, &Error{Kind: KindUnavailable, Endpoint: EndpointUsersBulkUpdate, StatusCode: http.StatusOK,
-				Message: fmt.Sprintf("%d results for %d operations", len(p.Data), len(chunk))}
-		}
-		for i := range p.Data {
-			p.Data[i].Status = Sanitize(p.Data[i].Status, passwords...)
-			if e := p.Data[i].Error; e != nil {
-				e.Message = Sanitize(e.Message, passwords...)
-			}
-		}
-		results = append(results, p.Data...)
-	}
-	return results, nil
-}
-
 // chunks yields s in slices of at most n.
 func chunks[T any](s []T, n int) func(func([]T) bool) {
 	return func(yield func([]T) bool) {
@@ -300,6 +267,13 @@ func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, li
 		if len(limit) > 0 && len(items) >= limit[0] {
 			return items[:limit[0]], nil
 		}
+		// A page-style total counts the whole list (reference-style pages
+		// count themselves): it ends the listing, or says it goes on
+		// though the server paged below the size asked.
+		counted := pageSize > 0 && p.Total != nil
+		if counted && len(items) >= *p.Total {
+			return items, nil
+		}
 		next := strings.TrimSpace(p.NextPageURL)
 		switch {
 		case next != "" && next != "end":
@@ -308,7 +282,7 @@ func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, li
 			}
 			seen[next] = true
 			r.path, r.query = next, nil
-		case pageSize > 0 && len(p.Data) >= pageSize && r.query != nil:
+		case pageSize > 0 && (len(p.Data) >= pageSize || counted) && r.query != nil:
 			q := url.Values{}
 			for k, v := range r.query {
 				q[k] = v

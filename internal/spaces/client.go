@@ -206,6 +206,13 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 			reauthenticated = true
 			c.observeRetry(req.ep, "unauthorized")
 			continue
+		case status == http.StatusForbidden && !reauthenticated && c.tokens.RetryForbidden(token):
+			// Spaces may answer a token it no longer takes with 403, not
+			// 401: one fresh token, at most once per token minted, so
+			// a real 403 costs no more than one mint an hour.
+			reauthenticated = true
+			c.observeRetry(req.ep, "forbidden")
+			continue
 		case status >= 300 && status < 400:
 			return nil, &Error{Kind: KindUnavailable, Endpoint: req.ep, StatusCode: status,
 				Message: fmt.Sprintf("Spaces answered %d, a redirect, which the operator never follows; check the API URL", status)}
@@ -309,23 +316,48 @@ func (c *Client) resolve(path string, query url.Values) (string, error) {
 	return u.String(), nil
 }
 
-// errorBody is what Spaces sends with an error (INFERRED: {code, message};
-// scope is our fake's way of naming a missing scope).
+// errorBody is what Spaces sends with an error (INFERRED: {code, message},
+// perhaps nested under error as its socket errors are; scope is our fake's
+// way of naming a missing scope).
 type errorBody struct {
-	Message string `json:"message"`
-	Scope   string `json:"scope"`
+	Message string          `json:"message"`
+	Scope   string          `json:"scope"`
+	Error   json.RawMessage `json:"error"`
+}
+
+// errorMessage is the server's own text of an error answer, wherever it
+// put it.
+func errorMessage(body []byte) (message, scope string) {
+	var eb errorBody
+	if json.Unmarshal(body, &eb) != nil {
+		return "", ""
+	}
+	message, scope = eb.Message, eb.Scope
+	if message == "" && len(eb.Error) > 0 {
+		var nested errorBody
+		var text string
+		switch {
+		case json.Unmarshal(eb.Error, &nested) == nil:
+			message = nested.Message
+			if scope == "" {
+				scope = nested.Scope
+			}
+		case json.Unmarshal(eb.Error, &text) == nil:
+			message = text
+		}
+	}
+	return message, scope
 }
 
 func (c *Client) apiError(ep Endpoint, status int, header http.Header, body []byte, secrets ...string) *Error {
-	var eb errorBody
-	_ = json.Unmarshal(body, &eb)
-	e := &Error{Endpoint: ep, StatusCode: status, Message: Sanitize(eb.Message, secrets...)}
+	message, scope := errorMessage(body)
+	e := &Error{Endpoint: ep, StatusCode: status, Message: Sanitize(message, secrets...)}
 	switch {
 	case status == http.StatusUnauthorized:
 		e.Kind = KindUnauthorized
 	case status == http.StatusForbidden:
 		e.Kind = KindForbidden
-		e.ScopeMissing = eb.Scope != "" && eb.Scope == ep.Scope
+		e.ScopeMissing = scope != "" && scope == ep.Scope
 	case status == http.StatusNotFound:
 		e.Kind = KindNotFound
 	case status == http.StatusTooManyRequests:

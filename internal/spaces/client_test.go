@@ -32,7 +32,13 @@ func noSleep(context.Context, time.Duration) error { return nil }
 
 func newEnv(t *testing.T, opts spaces.ClientOptions, scopes ...string) *env {
 	t.Helper()
-	fake := spacestest.NewServer(t, spacestest.Options{})
+	return newEnvWith(t, spacestest.Options{}, opts, scopes...)
+}
+
+// newEnvWith is newEnv with a fake of the options given (a dialect).
+func newEnvWith(t *testing.T, fakeOpts spacestest.Options, opts spaces.ClientOptions, scopes ...string) *env {
+	t.Helper()
+	fake := spacestest.NewServer(t, fakeOpts)
 	key, err := fake.AddServiceApp(scopes...)
 	if err != nil {
 		t.Fatal(err)

@@ -79,9 +79,12 @@ func (e *Error) Error() string {
 	case KindUnauthorized:
 		msg = fmt.Sprintf("Spaces refused the service-app token on %s (401): %s", e.Endpoint.Name, unauthorizedCauses)
 	case KindForbidden:
-		if e.Endpoint.Scope != "" {
-			msg = fmt.Sprintf("Spaces refused %s (403): the service app needs scope %s (enable it in the developer portal: Manage company apps > the app > Scopes), and the service account must be allowed to act on the object", e.Endpoint.Name, e.Endpoint.Scope)
-		} else {
+		switch {
+		case e.ScopeMissing:
+			msg = fmt.Sprintf("Spaces refused %s (403): the service app lacks scope %s; enable it in the developer portal (Manage company apps > the app > Scopes)", e.Endpoint.Name, e.Endpoint.Scope)
+		case e.Endpoint.Scope != "":
+			msg = fmt.Sprintf("Spaces refused %s (403) without saying why: either the service app lacks scope %s (enable it in the developer portal: Manage company apps > the app > Scopes), or the service account is not allowed to act on this object (for a space: it is not one of its admins)", e.Endpoint.Name, e.Endpoint.Scope)
+		default:
 			msg = fmt.Sprintf("Spaces refused %s (403): the service account is not allowed to do this", e.Endpoint.Name)
 		}
 	case KindNotFound:

@@ -3,6 +3,7 @@ package spaces
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,6 +54,14 @@ type TokenSource struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+	// afterForbidden: the next mint replaces a token refused with a 403;
+	// forbiddenFresh is that token, which gets no second chance.
+	afterForbidden bool
+	forbiddenFresh string
+	forbiddenAt    time.Time
+	// dropped are the last tokens dropped as refused: a new one must
+	// differ from them.
+	dropped []string
 }
 
 // NewTokenSource returns a TokenSource for key.
@@ -111,8 +120,28 @@ func (s *TokenSource) Invalidate(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if token == "" || token == s.token {
-		s.token, s.expires = "", time.Time{}
+		s.drop()
 	}
+}
+
+// forbiddenRemintEvery is how often a 403 may replace the token: so a 403
+// that is really about permissions costs at most one mint in that time.
+const forbiddenRemintEvery = 5 * time.Minute
+
+// RetryForbidden reports whether a call refused with 403 under token is
+// worth one more try with a fresh token, and if so drops token. A token
+// minted because of a 403 gets no such retry for forbiddenRemintEvery.
+func (s *TokenSource) RetryForbidden(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token == "" || (token == s.forbiddenFresh && s.opts.Now().Sub(s.forbiddenAt) < forbiddenRemintEvery) {
+		return false
+	}
+	if token == s.token {
+		s.drop()
+		s.afterForbidden = true
+	}
+	return true
 }
 
 func (s *TokenSource) cached() (string, bool) {
@@ -127,6 +156,35 @@ func (s *TokenSource) cached() (string, bool) {
 func (s *TokenSource) mintLocked() (string, error) {
 	now := s.opts.Now()
 	exp := now.Add(s.opts.Lifetime)
+	signed, err := s.sign(now, exp)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	dropped := slices.Clone(s.dropped)
+	s.mu.Unlock()
+	for slices.Contains(dropped, signed) {
+		// RS256 signatures are deterministic: minted within the second of
+		// a token it replaces, it would be that very token again.
+		exp = exp.Add(-time.Second)
+		if signed, err = s.sign(now, exp); err != nil {
+			return "", err
+		}
+	}
+	s.mu.Lock()
+	s.token, s.expires = signed, exp
+	if s.afterForbidden {
+		s.forbiddenFresh, s.forbiddenAt, s.afterForbidden = signed, now, false
+	}
+	s.mu.Unlock()
+	if s.opts.OnMint != nil {
+		s.opts.OnMint()
+	}
+	return signed, nil
+}
+
+// sign makes a token with the seed's claims (and iat).
+func (s *TokenSource) sign(now, exp time.Time) (string, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
 		"iss": s.key.Issuer,
 		"sub": s.key.Subject,
@@ -141,11 +199,16 @@ func (s *TokenSource) mintLocked() (string, error) {
 		// The error of the RSA signer never carries the key.
 		return "", fmt.Errorf("signing the service-app JWT: %w", err)
 	}
-	s.mu.Lock()
-	s.token, s.expires = signed, exp
-	s.mu.Unlock()
-	if s.opts.OnMint != nil {
-		s.opts.OnMint()
-	}
 	return signed, nil
+}
+
+// drop forgets the cached token, remembering it as refused; s.mu is held.
+func (s *TokenSource) drop() {
+	if s.token != "" {
+		s.dropped = append(s.dropped, s.token)
+		if len(s.dropped) > 8 {
+			s.dropped = s.dropped[1:]
+		}
+	}
+	s.token, s.expires = "", time.Time{}
 }

@@ -1,6 +1,9 @@
 package spaces
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Wire types of the Spaces REST API, as spaces-api.md and the fixtures in
 // shared/spaces-fixtures show them. Only fields someone uses are declared;
@@ -131,6 +134,23 @@ type User struct {
 	PictureURL   string          `json:"picture_url,omitempty"`
 }
 
+// UnmarshalJSON reads a user liberally: "id" where "_id" is missing.
+func (u *User) UnmarshalJSON(b []byte) error {
+	type plain User
+	var wire struct {
+		plain
+		AltID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	*u = User(wire.plain)
+	if u.ID == "" {
+		u.ID = wire.AltID
+	}
+	return nil
+}
+
 // UserEmail is one of a user's addresses.
 type UserEmail struct {
 	Primary bool   `json:"primary"`
@@ -156,7 +176,8 @@ type Topic struct {
 
 // Invitee is one person in an invitation.
 type Invitee struct {
-	// InviteeType is email or userId.
+	// InviteeType is email or userid (the documented spelling; Spaces'
+	// own answers also say userId).
 	InviteeType string `json:"inviteeType"`
 	Invitee     string `json:"invitee"`
 	Role        string `json:"role,omitempty"`
@@ -165,7 +186,7 @@ type Invitee struct {
 // Invitee types and inform channels.
 const (
 	InviteeTypeEmail    = "email"
-	InviteeTypeUserID   = "userId"
+	InviteeTypeUserID   = "userid"
 	InformChannelServer = "server"
 	InformChannelClient = "client"
 )
@@ -194,12 +215,57 @@ type InviteResponse struct {
 	InviteContent *InviteContent `json:"inviteContent,omitempty"`
 }
 
+// UnmarshalJSON reads data as a list of invites (CONFIRMED) or as one
+// invite object.
+func (r *InviteResponse) UnmarshalJSON(b []byte) error {
+	var wire struct {
+		Data          json.RawMessage `json:"data"`
+		InviteContent *InviteContent  `json:"inviteContent"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	r.InviteContent = wire.InviteContent
+	r.Data = nil
+	data := bytes.TrimSpace(wire.Data)
+	switch {
+	case len(data) == 0 || bytes.Equal(data, []byte("null")):
+		return nil
+	case data[0] == '{':
+		var one Invite
+		if err := json.Unmarshal(data, &one); err != nil {
+			return err
+		}
+		r.Data = []Invite{one}
+		return nil
+	default:
+		return json.Unmarshal(data, &r.Data)
+	}
+}
+
 // Invite is an invitation document (INFERRED beyond topicId).
 type Invite struct {
 	ID         string    `json:"_id,omitempty"`
 	TopicID    string    `json:"topicId"`
 	Invitees   []Invitee `json:"invitees,omitempty"`
 	InviteMode string    `json:"inviteMode,omitempty"`
+}
+
+// UnmarshalJSON reads "id" where "_id" is missing.
+func (i *Invite) UnmarshalJSON(b []byte) error {
+	type plain Invite
+	var wire struct {
+		plain
+		AltID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	*i = Invite(wire.plain)
+	if i.ID == "" {
+		i.ID = wire.AltID
+	}
+	return nil
 }
 
 // InviteContent is the invitation text for the caller to deliver.
@@ -260,6 +326,8 @@ type BulkResult struct {
 	Status string     `json:"status"`
 	User   *User      `json:"user,omitempty"`
 	Error  *BulkError `json:"error,omitempty"`
+	// Note says how the result was known when not from Spaces' answer.
+	Note string `json:"-"`
 }
 
 // Succeeded reports whether the operation worked.

@@ -245,6 +245,14 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, c caller) {
 			return
 		}
 	}
+	if st := b.Settings; st != nil && s.is(DialectSettingsReplace) {
+		// The settings object is replaced: what it leaves out is reset,
+		// restrictions and retention too where they live in it.
+		sp.MemberOnly, sp.AllowPasswordInURL, sp.GuestsPassword = false, false, false
+		if s.is(DialectSettingsNested) {
+			sp.Restrict, sp.Retention = nil, nil
+		}
+	}
 	if b.Title != nil {
 		sp.Title = *b.Title
 	}
@@ -253,14 +261,6 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	if b.Restrict != nil {
 		sp.Restrict = append([]string{}, (*b.Restrict)...)
-	}
-	if st := b.Settings; st != nil && s.is(DialectSettingsReplace) {
-		// The settings object is replaced: what it leaves out is reset,
-		// restrictions and retention too where they live in it.
-		sp.MemberOnly, sp.AllowPasswordInURL, sp.GuestsPassword = false, false, false
-		if s.is(DialectSettingsNested) {
-			sp.Restrict, sp.Retention = nil, nil
-		}
 	}
 	if st := b.Settings; st != nil {
 		if st.MemberOnly != nil {
