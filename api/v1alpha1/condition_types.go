@@ -49,6 +49,11 @@ const (
 	// ReasonAmbiguousCreate: recovery from an interrupted create found more
 	// than one candidate space.
 	ReasonAmbiguousCreate = "AmbiguousCreate"
+	// ReasonUncertainCreate: a create on an owner's behalf was interrupted
+	// and its space cannot be found (such a space may be invisible to the
+	// service account); a human checks, then sets spec.spaceID or
+	// annotates recreate. Never a second create on a guess.
+	ReasonUncertainCreate = "UncertainCreate"
 	// ReasonSpaceClaimed: an older Space already manages the space.
 	ReasonSpaceClaimed = "SpaceClaimed"
 	// ReasonNotAllowed: the account the object uses does not allow what the

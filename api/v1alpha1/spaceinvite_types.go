@@ -190,6 +190,15 @@ type SpaceInviteStatus struct {
 	// +optional
 	JoinLinksSecret string `json:"joinLinksSecret,omitempty"`
 
+	// limitations are the features Spaces does not let the service app
+	// use on this space, found when it refused them: RoleChanges (the
+	// attendee route), Prune (removing members), JoinedState (reading
+	// membership). Invitations still go out; the Ready message says what a
+	// human must do instead. Looked at again when the spec changes.
+	// +optional
+	// +listType=set
+	Limitations []InviteLimitation `json:"limitations,omitempty"`
+
 	// joined is the number of invitees who are members with their role.
 	// +optional
 	Joined int32 `json:"joined"`
@@ -198,6 +207,17 @@ type SpaceInviteStatus struct {
 	// +optional
 	Total int32 `json:"total"`
 }
+
+// InviteLimitation is a feature Spaces refuses the service app.
+// +kubebuilder:validation:Enum=RoleChanges;Prune;JoinedState
+type InviteLimitation string
+
+// The features a SpaceInvite may find refused.
+const (
+	LimitationRoleChanges InviteLimitation = "RoleChanges"
+	LimitationPrune       InviteLimitation = "Prune"
+	LimitationJoinedState InviteLimitation = "JoinedState"
+)
 
 // SpaceInvite makes a list of people members of one Avaya space, each with a
 // role.

@@ -263,6 +263,7 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 			if u := results[i].User; u != nil && u.ID != "" {
 				st.UserID = u.ID
 			}
+			st.Message = results[i].Note
 			st.SpecHash = userHash(s.set.Spec.Users[s.specIdx[strings.ToLower(st.Email)]])
 			users = append(users, st)
 		}

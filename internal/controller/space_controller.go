@@ -116,6 +116,10 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		}
 		id = ""
 	}
+	if id == "" && s.space.Annotations[spacesv1alpha1.AnnotationRecreate] == "true" && readyReason(&s.space.Status.CommonStatus) == spacesv1alpha1.ReasonUncertainCreate {
+		// A human checked that the interrupted create made nothing.
+		r.clearCreatePending(ctx, s)
+	}
 	if id == "" {
 		if o, ok := checkSpace(s.policy, s.space, ""); !ok {
 			return o
@@ -225,7 +229,12 @@ func (r *SpaceReconciler) syncSpace(ctx context.Context, s *spaceScope, id strin
 // space: a 404 means it is gone (or spec.spaceID names none).
 func (r *SpaceReconciler) spaceUnreachable(s *spaceScope, id string, err error) outcome {
 	if !spaces.IsNotFound(err) {
-		return failed(err, true)
+		o := failed(err, true)
+		if owner := s.space.Spec.Owner; o.reason == spacesv1alpha1.ReasonNotSpaceAdmin && owner != "" {
+			o.message += fmt.Sprintf("; the space was created on behalf of %s (spec.owner), and Spaces did not keep the service account %s one of its admins: %s must make it an admin of space %s in Spaces",
+				owner, s.cred.Subject, owner, id)
+		}
+		return o
 	}
 	if s.space.Spec.SpaceID != "" {
 		return stalled(spacesv1alpha1.ReasonSpaceNotFound, fmt.Sprintf(

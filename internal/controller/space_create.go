@@ -236,6 +236,13 @@ func (r *SpaceReconciler) recoverCreate(ctx context.Context, s *spaceScope, mark
 		}
 	}
 	if len(ours) == 0 {
+		if s.space.Spec.Owner != "" {
+			// A space made on another user's behalf may never show to the
+			// service account: not finding it proves nothing.
+			return recovered{}, stalled(spacesv1alpha1.ReasonUncertainCreate, fmt.Sprintf(
+				"a create of %q on behalf of %s (spec.owner) was interrupted at %s, and the service account cannot find its space (a space made for another user may be invisible to it); it is not created again on a guess: if %s has the space, set spec.spaceID to its id (and make the service account an admin of it), else annotate the Space with %s=true to create it",
+				mark.title, s.space.Spec.Owner, mark.at.UTC().Format(time.RFC3339), s.space.Spec.Owner, spacesv1alpha1.AnnotationRecreate)), false
+		}
 		return recovered{}, outcome{}, true
 	}
 	// Newest attempt first; within one attempt (a create Spaces committed
@@ -448,6 +455,10 @@ func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcom
 	}
 	if id == "" && mark != "" {
 		found, o, ok := r.recoverCreate(ctx, s, parseCreateMark(mark))
+		if !ok && o.reason == spacesv1alpha1.ReasonUncertainCreate {
+			r.event(sp, corev1.EventTypeWarning, spacesv1alpha1.ReasonUncertainCreate, "Deleted without deleting a space: %s", o.message)
+			return outcome{}
+		}
 		if !ok {
 			return o
 		}

@@ -90,6 +90,9 @@ func diffOwnSpace(sp *spacesv1alpha1.Space, observed *spaces.Space) (spaces.Spac
 		u.Description = ptrTo("")
 		fields = append(fields, "description")
 	}
+	if u.Settings != nil {
+		completeSettings(&u, observed)
+	}
 	return u, fields
 }
 
@@ -115,6 +118,36 @@ func initialUpdate(spec *spacesv1alpha1.SpaceSpec) (spaces.SpaceUpdate, []string
 		}
 	}
 	return u, fields
+}
+
+// completeSettings fills what a settings write leaves out with what the
+// space has (read, never presumed): whether Spaces merges a settings write
+// or replaces the whole object is INFERRED, and under replace a partial
+// object would reset the rest, restrictions and retention included where
+// they live under settings.
+func completeSettings(u *spaces.SpaceUpdate, observed *spaces.Space) {
+	if u.Restrict == nil {
+		restrict := append([]string{}, observed.Restrict...)
+		u.Restrict = &restrict
+	}
+	if u.MsgRetention == nil && observed.MsgRetention != nil {
+		rt := *observed.MsgRetention
+		u.MsgRetention = &rt
+	}
+	settings, have := u.Settings, observed.Settings
+	if settings.MemberOnly == nil {
+		settings.MemberOnly = ptrTo(deref(have.MemberOnly))
+	}
+	if settings.AllowPasswordInURL == nil {
+		settings.AllowPasswordInURL = ptrTo(deref(have.AllowPasswordInURL))
+	}
+	if settings.PasswordRequired == nil {
+		var allGuests bool
+		if have.PasswordRequired != nil {
+			allGuests = deref(have.PasswordRequired.AllGuests)
+		}
+		settings.PasswordRequired = &spaces.PasswordRequired{AllGuests: ptrTo(allGuests)}
+	}
 }
 
 func deref(b *bool) bool { return b != nil && *b }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,7 +35,10 @@ type inviteAPI interface {
 	SetAttendee(ctx context.Context, spaceID, userID, role string) (*spaces.Attendee, error)
 	RemoveAttendee(ctx context.Context, spaceID, userID string) (*spaces.Attendee, error)
 	ColleaguesBulk(ctx context.Context, emails []string) ([]spaces.User, error)
+	GetSpace(ctx context.Context, id string) (*spaces.Space, error)
 	RequestTimeout() time.Duration
+	BaseURL() string
+	KeyID() string
 }
 
 var _ inviteAPI = (*spaces.Client)(nil)
@@ -46,6 +50,10 @@ type SpaceInviteReconciler struct {
 	// invitations sent, and a stale copy could send one twice.
 	Reconciler
 	Now func() time.Time
+	// membersRouteRefused remembers, per API and key, that the members
+	// route refused the service app while the space itself could be read:
+	// membership is then read from the space, without the refused call.
+	membersRouteRefused sync.Map
 }
 
 // SetupWithManager registers the controller: SpaceInvites, and the Spaces
@@ -95,6 +103,9 @@ type inviteScope struct {
 	cred    *credentials.Credential
 	policy  credentials.Policy
 	spaceID string
+	// membershipKnown is false when Spaces lets the service app read the
+	// space's membership neither by the members route nor in the space.
+	membershipKnown bool
 	// protected are the emails whose membership and role a SpaceInvite
 	// never changes: the service account (the operator would lock itself
 	// out) and the space's owner.
@@ -134,7 +145,7 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 	if o, ok := r.target(ctx, s); !ok {
 		return o
 	}
-	members, err := s.api.SpaceMembers(ctx, s.spaceID)
+	members, err := r.readMembers(ctx, s)
 	if spaces.IsNotFound(err) {
 		// The space is gone, or out of the service account's sight: nothing
 		// to invite to until it is back or the target changes.
@@ -145,6 +156,58 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 		return failed(err, true)
 	}
 	return r.sync(ctx, s, members)
+}
+
+// readMembers reads the space's membership: by the members route, or,
+// where Spaces refuses it to service apps, from the space itself. When
+// neither shows it, s.membershipKnown is false and no members come back.
+func (r *SpaceInviteReconciler) readMembers(ctx context.Context, s *inviteScope) ([]spaces.Member, error) {
+	routeKey := s.api.BaseURL() + " " + s.api.KeyID()
+	if _, refused := r.membersRouteRefused.Load(routeKey); !refused {
+		members, err := s.api.SpaceMembers(ctx, s.spaceID)
+		if spaces.KindOf(err) != spaces.KindForbidden {
+			s.membershipKnown = err == nil
+			return members, err
+		}
+	}
+	sp, err := s.api.GetSpace(ctx, s.spaceID)
+	if err != nil {
+		return nil, err // refused too: the service account may not read the space at all
+	}
+	r.membersRouteRefused.Store(routeKey, true)
+	s.membershipKnown = sp.Members != nil
+	return sp.Members, nil
+}
+
+// refusedFeature reports whether a 403 on an attendee route is Spaces
+// closing the route to service apps rather than the service account not
+// being an admin: membership shows it an admin, or cannot be read at all
+// (the invitation calls, which need admin rights, are what then tells).
+func (r *SpaceInviteReconciler) refusedFeature(ctx context.Context, s *inviteScope, members []spaces.Member, err error) bool {
+	if spaces.KindOf(err) != spaces.KindForbidden {
+		return false
+	}
+	if !s.membershipKnown {
+		return true
+	}
+	saID, _ := s.cred.ServiceAccountID(ctx)
+	for _, m := range members {
+		if (saID != "" && m.Member == saID) || strings.EqualFold(m.Username, s.cred.Subject) {
+			return m.Role == string(spacesv1alpha1.RoleAdmin)
+		}
+	}
+	return false
+}
+
+// limit records a feature Spaces refuses on this space.
+func (s *inviteScope) limit(l spacesv1alpha1.InviteLimitation) {
+	if !slices.Contains(s.status.Limitations, l) {
+		s.status.Limitations = append(s.status.Limitations, l)
+	}
+}
+
+func (s *inviteScope) limited(l spacesv1alpha1.InviteLimitation) bool {
+	return slices.Contains(s.status.Limitations, l)
 }
 
 // target finds the space and the credentials: a Ready Space's, or spaceID
@@ -214,6 +277,14 @@ func (r *SpaceInviteReconciler) target(ctx context.Context, s *inviteScope) (out
 func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, members []spaces.Member) outcome {
 	log := ctrl.LoggerFrom(ctx)
 	byKey := memberIndex(members)
+	if s.inv.Generation != s.inv.Status.ObservedGeneration {
+		s.status.Limitations = nil // a new spec tries every feature again
+	}
+	if !s.membershipKnown {
+		s.limit(spacesv1alpha1.LimitationJoinedState)
+	} else {
+		s.status.Limitations = slices.DeleteFunc(s.status.Limitations, func(l spacesv1alpha1.InviteLimitation) bool { return l == spacesv1alpha1.LimitationJoinedState })
+	}
 	previous := map[string]spacesv1alpha1.InviteeStatus{}
 	// Invitation records belong to the space they were sent to: after the
 	// Space was recreated (a new id), everyone is invited again.
@@ -231,6 +302,7 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 		key := inviteeKey(want.Email, want.UserID)
 		st := previous[key]
 		delete(previous, key)
+		invitedAs := st.Role
 		st.Email, st.UserID, st.Role = want.Email, orDefault(st.UserID, want.UserID), want.Role
 		m, isMember := byKey[key]
 		if !isMember && st.UserID != "" {
@@ -243,17 +315,31 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 			st.State, st.UserID = spacesv1alpha1.InviteeJoined, m.Member
 			st.Message = "the role of the service account or of the space's owner is never changed (stays " + m.Role + ")"
 		case isMember:
-			log.Info("Changing a member's role", "spaceInvite", klog.KObj(s.inv), "member", m.Member, "role", want.Role)
-			if _, err := s.api.SetAttendee(ctx, s.spaceID, m.Member, string(want.Role)); err != nil {
-				return failed(err, true)
+			st.State, st.UserID = spacesv1alpha1.InviteeJoined, m.Member
+			if o, ok := r.changeRole(ctx, s, &st, members, m.Role); !ok {
+				return o
 			}
-			r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Changed the role of %s from %s to %s", displayInvitee(want), m.Role, want.Role)
-			st.State, st.Message, st.UserID = spacesv1alpha1.InviteeJoined, "", m.Member
+		case !s.membershipKnown && st.InvitedAt != nil && st.State != spacesv1alpha1.InviteeFailed && st.State != spacesv1alpha1.InviteeSending:
+			// Who joined cannot be read; a role changed since the
+			// invitation is set by user id, blind (it adds the person if
+			// they are not yet a member, as the invitation would have).
+			st.State = spacesv1alpha1.InviteeInvited
+			if invitedAs != "" && invitedAs != want.Role {
+				if o, ok := r.changeRole(ctx, s, &st, members, string(invitedAs)); !ok {
+					return o
+				}
+				st.State = spacesv1alpha1.InviteeInvited
+			}
 		case st.State == spacesv1alpha1.InviteeSending && st.SendingUntil != nil && now.Before(st.SendingUntil.Time):
 			// A call naming them may still land: wait, then look again.
 			if st.SendingUntil.After(settlesAt) {
 				settlesAt = st.SendingUntil.Time
 			}
+		case st.State == spacesv1alpha1.InviteeSending && !s.membershipKnown:
+			// Membership cannot be read, so nothing shows whether the
+			// interrupted call landed: never sent twice.
+			st.State, st.SendingUntil = spacesv1alpha1.InviteeInvited, nil
+			st.Message = "the operator stopped while inviting, and Spaces does not let the service app read membership: the invitation may not have been sent, and is not sent twice; if it never arrived, remove the invitee and add it back"
 		case st.State == spacesv1alpha1.InviteeSending && wireInvitee(st).InviteeType == spaces.InviteeTypeUserID:
 			// The interrupted call can no longer land, and an invitation
 			// by user id makes a member at once: they are no member, so it
@@ -282,11 +368,20 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 			removals = append(removals, st)
 		}
 	}
+	var notRemoved []string
 	for k, st := range removals {
-		if o, ok := r.prune(ctx, s, st, byKey); !ok {
+		removed, o, ok := r.prune(ctx, s, st, byKey, members)
+		if !ok {
 			s.status.Invitees = append(next, removals[k:]...)
 			return o
 		}
+		if !removed {
+			notRemoved = append(notRemoved, displayStatus(st))
+		}
+	}
+	if len(notRemoved) > 0 {
+		r.event(s.inv, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed,
+			"Dropped from spec.invitees but not removed from the space (Spaces does not let the service app remove members): %s; remove them in Spaces", strings.Join(firstN(notRemoved, 20), ", "))
 	}
 
 	if len(toInvite) > 0 {
@@ -316,7 +411,67 @@ func (r *SpaceInviteReconciler) sync(ctx context.Context, s *inviteScope, member
 		return stalledButResync(spacesv1alpha1.ReasonInvalidInput, fmt.Sprintf("Spaces refused to invite %d people (each says why in status.invitees): %s; correct spec.invitees",
 			len(failedMsgs), strings.Join(firstN(failedMsgs, 3), "; ")))
 	}
-	return synced(fmt.Sprintf("%d of %d invitees are members; the rest are invited", s.status.Joined, s.status.Total))
+	msg := fmt.Sprintf("%d of %d invitees are members; the rest are invited", s.status.Joined, s.status.Total)
+	if !s.membershipKnown {
+		msg = fmt.Sprintf("%d invitees are invited; whether they joined cannot be read", s.status.Total)
+	}
+	return synced(msg + limitationsMessage(s.status.Limitations, notRemoved))
+}
+
+// limitationsMessage says which features Spaces refuses and what a human
+// does instead.
+func limitationsMessage(limits []spacesv1alpha1.InviteLimitation, notRemoved []string) string {
+	var parts []string
+	for _, l := range limits {
+		switch l {
+		case spacesv1alpha1.LimitationJoinedState:
+			parts = append(parts, "read membership (joined state is unknown; crash recovery never sends an invitation twice)")
+		case spacesv1alpha1.LimitationRoleChanges:
+			parts = append(parts, "change roles (the invitees listed with a message need theirs set in Spaces)")
+		case spacesv1alpha1.LimitationPrune:
+			what := "remove members (prune)"
+			if len(notRemoved) > 0 {
+				what += "; remove these in Spaces: " + strings.Join(firstN(notRemoved, 5), ", ")
+			}
+			parts = append(parts, what)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; Spaces does not let the service app " + strings.Join(parts, ", nor ") + " (status.limitations; tried again when the spec changes)"
+}
+
+// changeRole sets st's role in the space, from the role it has (or was
+// invited with). A role the attendee route cannot set (guest: it documents
+// admin and member only), or a route Spaces refuses the service app, leaves
+// the invitee as it is with a message saying what to do; the outcome is
+// false only for a failure of the call itself.
+func (r *SpaceInviteReconciler) changeRole(ctx context.Context, s *inviteScope, st *spacesv1alpha1.InviteeStatus, members []spaces.Member, from string) (outcome, bool) {
+	to := st.Role
+	switch {
+	case to == spacesv1alpha1.RoleGuest:
+		st.Message = "is " + from + "; Spaces' attendee route cannot make someone a guest (it takes admin or member): remove them from the space and they are invited again as guest"
+		return outcome{}, true
+	case st.UserID == "":
+		st.Message = "invited as " + from + "; a role is changed by user id, and they have no Spaces account yet: remove the invitee and add it back with the new role"
+		return outcome{}, true
+	case s.limited(spacesv1alpha1.LimitationRoleChanges):
+		st.Message = "is " + from + ", not " + string(to) + ": Spaces does not let the service app change roles; change it in Spaces"
+		return outcome{}, true
+	}
+	ctrl.LoggerFrom(ctx).Info("Changing a member's role", "spaceInvite", klog.KObj(s.inv), "member", st.UserID, "role", to)
+	if _, err := s.api.SetAttendee(ctx, s.spaceID, st.UserID, string(to)); err != nil {
+		if r.refusedFeature(ctx, s, members, err) {
+			s.limit(spacesv1alpha1.LimitationRoleChanges)
+			st.Message = "is " + from + ", not " + string(to) + ": Spaces does not let the service app change roles; change it in Spaces"
+			return outcome{}, true
+		}
+		return failed(err, true), false
+	}
+	r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonUpdated, "Changed the role of %s from %s to %s", displayStatus(*st), from, to)
+	st.Message = ""
+	return outcome{}, true
 }
 
 // invite sends the invitation calls for next[idx...]. Who is about to be
@@ -487,22 +642,39 @@ func (r *SpaceInviteReconciler) keepJoinLink(ctx context.Context, s *inviteScope
 	return nil
 }
 
-func (r *SpaceInviteReconciler) prune(ctx context.Context, s *inviteScope, st spacesv1alpha1.InviteeStatus, byKey map[string]spaces.Member) (outcome, bool) {
+// prune removes a member this object invited and no longer lists. removed
+// is false when Spaces does not let the service app remove members (the
+// Prune limitation) or, with membership unreadable, the person has no user
+// id to remove; the outcome is false only for a failure of the call.
+func (r *SpaceInviteReconciler) prune(ctx context.Context, s *inviteScope, st spacesv1alpha1.InviteeStatus, byKey map[string]spaces.Member, members []spaces.Member) (bool, outcome, bool) {
 	m, ok := byKey[inviteeKey(st.Email, st.UserID)]
 	if !ok {
-		if m, ok = byKey["id:"+st.UserID]; !ok {
-			return outcome{}, true // never joined, or already gone
-		}
+		m, ok = byKey["id:"+st.UserID]
+	}
+	switch {
+	case !ok && s.membershipKnown:
+		return true, outcome{}, true // never joined, or already gone
+	case !ok && st.UserID == "":
+		return false, outcome{}, true
+	case !ok:
+		m = spaces.Member{Member: st.UserID, Username: st.Email} // blind: a 404 says they are gone
 	}
 	if s.isProtected(m) {
-		return outcome{}, true
+		return true, outcome{}, true
+	}
+	if s.limited(spacesv1alpha1.LimitationPrune) {
+		return false, outcome{}, true
 	}
 	ctrl.LoggerFrom(ctx).Info("Removing a member this SpaceInvite invited", "spaceInvite", klog.KObj(s.inv), "member", m.Member)
 	if _, err := s.api.RemoveAttendee(ctx, s.spaceID, m.Member); err != nil && !spaces.IsNotFound(err) {
-		return failed(err, true), false
+		if r.refusedFeature(ctx, s, members, err) {
+			s.limit(spacesv1alpha1.LimitationPrune)
+			return false, outcome{}, true
+		}
+		return false, failed(err, true), false
 	}
 	r.event(s.inv, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Removed %s from the space (prune)", displayStatus(st))
-	return outcome{}, true
+	return true, outcome{}, true
 }
 
 // reconcileDelete removes, with prune, the members this object invited.
@@ -515,7 +687,7 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 	}
 	if s.inv.Spec.Prune && !s.inv.Spec.Suspend && len(s.status.Invitees) > 0 {
 		if o, ok := r.target(ctx, s); ok {
-			members, err := s.api.SpaceMembers(ctx, s.spaceID)
+			members, err := r.readMembers(ctx, s)
 			if spaces.IsNotFound(err) {
 				return ctrl.Result{}, releaseFinalizer(ctx, r.Client, s.inv) // the space, and its members, are gone
 			}
@@ -523,13 +695,24 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 				return r.finish(ctx, s, failed(err, true))
 			}
 			byKey := memberIndex(members)
+			var notRemoved []string
 			for _, st := range s.status.Invitees {
 				if st.InvitedAt == nil {
 					continue
 				}
-				if o, ok := r.prune(ctx, s, st, byKey); !ok {
+				removed, o, ok := r.prune(ctx, s, st, byKey, members)
+				if !ok {
 					return r.finish(ctx, s, o)
 				}
+				if !removed {
+					notRemoved = append(notRemoved, displayStatus(st))
+				}
+			}
+			if len(notRemoved) > 0 {
+				// What Spaces will not let the operator remove is left, and
+				// said, rather than the deletion hanging.
+				r.event(s.inv, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed,
+					"Deleted without removing %s from the space: Spaces does not let the service app remove members; remove them in Spaces", strings.Join(firstN(notRemoved, 20), ", "))
 			}
 		} else if o.reason == spacesv1alpha1.ReasonNotAllowed {
 			// What the account does not allow now, pruning included, is
