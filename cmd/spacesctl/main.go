@@ -4,6 +4,7 @@
 //	spacesctl check-key service-key.json        # parse it offline
 //	spacesctl token service-key.json            # mint a JWT (stdout)
 //	spacesctl whoami service-key.json           # GET /users/me with it
+//	spacesctl probe service-key.json            # read-only: how the API's unknowns turn out
 //
 // FILE may be - for standard input. Nothing but the token itself, on
 // request, ever prints key material.
@@ -26,6 +27,7 @@ commands:
   check-key   parse the key file offline and describe it (no secrets shown)
   token       mint a service-app JWT and print it
   whoami      call GET /users/me with the key and print the service account
+  probe       read-only calls that report how this server answers each unknown of the wire format
 
 KEY-FILE is the file from the developer portal's Download Key button, or - for stdin.
 `
@@ -84,6 +86,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 1
 		}
 		fmt.Fprintf(stdout, "id: %s\nusername: %s\ndisplay name: %s\n", me.ID, me.Username, me.Displayname)
+	case "probe":
+		c, err := spaces.NewClient(*apiURL, tokens, spaces.ClientOptions{MaxRetries: -1})
+		if err != nil {
+			fmt.Fprintln(stderr, "spacesctl:", err)
+			return 1
+		}
+		if err := probe(ctx, c, stdout); err != nil {
+			fmt.Fprintln(stderr, "spacesctl:", spaces.Sanitize(err.Error()))
+			return 1
+		}
 	default:
 		fmt.Fprintf(stderr, "spacesctl: unknown command %q\n%s", cmd, usage)
 		return 2
