@@ -64,7 +64,9 @@ func TestSpaceReconciler_ActAsWhereTheServiceAccountIsNoAdmin(t *testing.T) {
 		t.Fatalf("%d spaces after the interrupted create", n)
 	}
 
-	w.edit("lost", func(sp *spacesv1alpha1.Space) { sp.Annotations = map[string]string{spacesv1alpha1.AnnotationRecreate: "true"} })
+	w.edit("lost", func(sp *spacesv1alpha1.Space) {
+		sp.Annotations = map[string]string{spacesv1alpha1.AnnotationRecreate: "true"}
+	})
 	w.eventually("a create after the recreate annotation", func() bool { return w.fake.Calls("POST /spaces/invite") == creates+1 })
 	if got := w.get("lost"); got.Status.SpaceID == "" || got.Annotations[spacesv1alpha1.AnnotationRecreate] != "" {
 		t.Fatalf("after recreate: %+v %v", got.Status, got.Annotations)
