@@ -194,6 +194,11 @@ func (c *Client) ColleaguesBulk(ctx context.Context, emails []string) ([]User, e
 		if err != nil {
 			return users, err
 		}
+		if p.Data == nil {
+			// null or {}: not "nobody exists", which a user set would
+			// answer with creates.
+			return users, &Error{Kind: KindUnavailable, Endpoint: EndpointColleaguesBulk, StatusCode: http.StatusOK, Message: "the answer holds no data list"}
+		}
 		users = append(users, p.Data...)
 	}
 	return users, nil

@@ -50,5 +50,10 @@ func TestDecode_AnswerWithoutAList(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no data list") {
 			t.Errorf("%s: err = %v", body, err)
 		}
+		// A user lookup too: "nobody exists" would make a user set create.
+		_, err = clientOf(t, s.URL+"/api").ColleaguesBulk(context.Background(), []string{"a@corp.example"})
+		if err == nil || !strings.Contains(err.Error(), "no data list") {
+			t.Errorf("colleaguesbulk %s: err = %v", body, err)
+		}
 	}
 }
