@@ -34,6 +34,19 @@ const (
 	DeletionPolicyDelete DeletionPolicy = "Delete"
 )
 
+// Management says whether the operator may write to Spaces for an object.
+// +kubebuilder:validation:Enum=Full;ObserveOnly
+type Management string
+
+const (
+	// ManagementFull: the operator brings Spaces to the spec.
+	ManagementFull Management = "Full"
+	// ManagementObserveOnly: the operator reads Spaces and reports in
+	// status.differences what it would change; it writes nothing to
+	// Spaces and never deletes. Switching to Full applies the difference.
+	ManagementObserveOnly Management = "ObserveOnly"
+)
+
 // CommonStatus is the part of the status every kind shares.
 type CommonStatus struct {
 	// observedGeneration is the metadata.generation the conditions describe.

@@ -3,9 +3,15 @@ package v1alpha1
 // Condition types. They follow the kstatus convention, so kubectl wait, Flux,
 // kpt and Argo CD (with the shipped health checks) read them without help.
 const (
-	// ConditionReady is True only when Spaces matches the spec of
-	// status.observedGeneration.
+	// ConditionReady is True only when the object does what the spec of
+	// status.observedGeneration asks: with management Full, Spaces matches
+	// it; with ObserveOnly, Spaces could be read (Synced says whether it
+	// matches).
 	ConditionReady = "Ready"
+	// ConditionSynced is True when Spaces matches the spec; False with
+	// reason Differs when management ObserveOnly found differences (listed
+	// in status.differences), or with the reason of whatever failed.
+	ConditionSynced = "Synced"
 	// ConditionReconciling is True while work is in flight.
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is True when progress needs a human: a bad key, a
@@ -49,6 +55,12 @@ const (
 	// ReasonAmbiguousCreate: recovery from an interrupted create found more
 	// than one candidate space.
 	ReasonAmbiguousCreate = "AmbiguousCreate"
+	// ReasonDiffers: management ObserveOnly found Spaces different from the
+	// spec (Synced False; Ready stays True).
+	ReasonDiffers = "Differs"
+	// ReasonNothingToObserve: management ObserveOnly on a Space without a
+	// space: set spec.spaceID, or management Full to create one.
+	ReasonNothingToObserve = "NothingToObserve"
 	// ReasonUncertainCreate: a create on an owner's behalf was interrupted
 	// and its space cannot be found (such a space may be invisible to the
 	// service account); a human checks, then sets spec.spaceID or

@@ -71,6 +71,14 @@ type SpaceSpec struct {
 	// honours deletionPolicy.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+	// management: Full (the default) brings Spaces to this spec;
+	// ObserveOnly reads Spaces and reports in status.differences every
+	// field that differs (for invites: who would be invited, changed or
+	// removed), writes nothing to Spaces and never deletes. Switching to
+	// Full applies the difference: review it first.
+	// +optional
+	// +kubebuilder:default=Full
+	Management Management `json:"management,omitempty"`
 }
 
 // SpaceSettings are the settings of a space the operator can manage. Every
@@ -151,6 +159,13 @@ type SpaceStatus struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:items:Pattern=`^[0-9a-f]{24}$`
 	LeftoverSpaceIDs []string `json:"leftoverSpaceIDs,omitempty"`
+
+	// differences, with management ObserveOnly, are the managed fields
+	// where Spaces differs from the spec: what Full would write.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Differences []string `json:"differences,omitempty"`
 }
 
 // Space is an Avaya Spaces team space, created or adopted and kept in step
@@ -162,6 +177,7 @@ type SpaceStatus struct {
 // +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
 // +kubebuilder:printcolumn:name="Space ID",type=string,JSONPath=`.status.spaceID`
 // +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`,priority=1
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`,priority=1

@@ -60,6 +60,14 @@ type SpaceInviteSpec struct {
 	// suspend stops every call to Spaces for this object.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// management: Full (the default) brings membership to this spec;
+	// ObserveOnly reads membership and reports in status.differences who
+	// would be invited, have their role changed or be removed, and sends
+	// nothing. Switching to Full applies the difference: review it first.
+	// +optional
+	// +kubebuilder:default=Full
+	Management Management `json:"management,omitempty"`
 }
 
 // SpaceReference names a Space in the same namespace.
@@ -199,6 +207,13 @@ type SpaceInviteStatus struct {
 	// +listType=set
 	Limitations []InviteLimitation `json:"limitations,omitempty"`
 
+	// differences, with management ObserveOnly, are what Full would do:
+	// who would be invited, have their role changed, or be removed.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=200
+	Differences []string `json:"differences,omitempty"`
+
 	// joined is the number of invitees who are members with their role.
 	// +optional
 	Joined int32 `json:"joined"`
@@ -229,6 +244,7 @@ const (
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Space ID",type=string,JSONPath=`.status.spaceID`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
 // +kubebuilder:printcolumn:name="Joined",type=integer,JSONPath=`.status.joined`
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.total`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"math/rand/v2"
 	"time"
 
@@ -51,6 +53,20 @@ type outcome struct {
 	resync bool
 	// err is returned to controller-runtime for backoff (transient).
 	err error
+	// differs: management ObserveOnly found Spaces different from the
+	// spec (Ready, but not Synced).
+	differs bool
+}
+
+// observed is the outcome of an ObserveOnly reconcile that read Spaces.
+func observed(differences []string, what string) outcome {
+	if len(differences) == 0 {
+		return synced("ObserveOnly: " + what + " matches the spec; nothing is written to Spaces")
+	}
+	o := synced(fmt.Sprintf("ObserveOnly: %d differences from the spec (status.differences): %s; nothing is written to Spaces until management is Full",
+		len(differences), strings.Join(firstN(differences, 3), "; ")))
+	o.differs = true
+	return o
 }
 
 func synced(message string) outcome {
@@ -147,6 +163,14 @@ func applyConditions(status *spacesv1alpha1.CommonStatus, generation int64, o ou
 	o.message = spaces.Truncate(o.message, maxConditionMessage)
 	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation})
+	}
+	switch {
+	case o.phase == phaseSynced && o.differs:
+		set(spacesv1alpha1.ConditionSynced, metav1.ConditionFalse, spacesv1alpha1.ReasonDiffers, o.message)
+	case o.phase == phaseSynced:
+		set(spacesv1alpha1.ConditionSynced, metav1.ConditionTrue, o.reason, "")
+	case o.phase != 0:
+		set(spacesv1alpha1.ConditionSynced, metav1.ConditionFalse, o.reason, o.message)
 	}
 	switch o.phase {
 	case phaseSynced:

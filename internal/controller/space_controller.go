@@ -110,6 +110,10 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		return o
 	}
 	id := recordedSpaceID(s.space)
+	if observeOnly(s.space.Spec.Management) {
+		return r.observeSpace(ctx, s, id)
+	}
+	s.status.Differences = nil
 	if id != "" && s.space.Annotations[spacesv1alpha1.AnnotationRecreate] == "true" && readyReason(&s.space.Status.CommonStatus) == spacesv1alpha1.ReasonSpaceGone {
 		if err := r.forgetSpace(ctx, s); err != nil {
 			return failed(err, false)

@@ -412,6 +412,12 @@ func (r *SpaceReconciler) reconcileDelete(ctx context.Context, s *spaceScope) (c
 	if done, err := r.abandoned(ctx, sp); done || err != nil {
 		return ctrl.Result{}, err
 	}
+	if observeOnly(sp.Spec.Management) {
+		if id := recordedSpaceID(sp); id != "" {
+			r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces (management ObserveOnly never deletes)", id)
+		}
+		return ctrl.Result{}, releaseFinalizer(ctx, r.Client, sp)
+	}
 	if sp.Spec.DeletionPolicy == spacesv1alpha1.DeletionPolicyDelete {
 		if o := r.deleteSpace(ctx, s); o.phase != 0 {
 			return r.finish(ctx, s, o)

@@ -155,6 +155,10 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 	if err != nil {
 		return failed(err, true)
 	}
+	if observeOnly(s.inv.Spec.Management) {
+		return r.observeInvites(s, members)
+	}
+	s.status.Differences = nil
 	return r.sync(ctx, s, members)
 }
 
@@ -685,7 +689,7 @@ func (r *SpaceInviteReconciler) reconcileDelete(ctx context.Context, s *inviteSc
 	if done, err := r.abandoned(ctx, s.inv); done || err != nil {
 		return ctrl.Result{}, err
 	}
-	if s.inv.Spec.Prune && !s.inv.Spec.Suspend && len(s.status.Invitees) > 0 {
+	if s.inv.Spec.Prune && !s.inv.Spec.Suspend && !observeOnly(s.inv.Spec.Management) && len(s.status.Invitees) > 0 {
 		if o, ok := r.target(ctx, s); ok {
 			members, err := r.readMembers(ctx, s)
 			if spaces.IsNotFound(err) {
