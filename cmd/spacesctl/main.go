@@ -5,6 +5,7 @@
 //	spacesctl token service-key.json            # mint a JWT (stdout)
 //	spacesctl whoami service-key.json           # GET /users/me with it
 //	spacesctl probe service-key.json            # read-only: how the API's unknowns turn out
+//	spacesctl export -members service-key.json  # Space and SpaceInvite manifests of existing spaces
 //
 // FILE may be - for standard input. Nothing but the token itself, on
 // request, ever prints key material.
@@ -16,8 +17,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"time"
 
+	"github.com/avayacloud/spaces-operator/internal/export"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
 
@@ -27,6 +30,9 @@ commands:
   check-key   parse the key file offline and describe it (no secrets shown)
   token       mint a service-app JWT and print it
   whoami      call GET /users/me with the key and print the service account
+  export      write a Space manifest (and with -members a SpaceInvite) for each space the key's
+              service account administers: spec.spaceID, title, description, settings; no secret
+              flags: -title REGEX -members -namespace NS -account NAME | -credentials SECRET
   probe       read-only calls that report how this server answers each unknown of the wire format
 
 KEY-FILE is the file from the developer portal's Download Key button, or - for stdin.
@@ -48,6 +54,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	lifetime := fs.Duration("lifetime", spaces.DefaultTokenLifetime, "Token lifetime (at most 55m: 3600 s minus a clock-skew margin).")
 	apiURL := fs.String("api-url", spaces.ProductionURL, "Spaces API base URL (staging: "+spaces.StagingURL+").")
 	timeout := fs.Duration("timeout", 30*time.Second, "Timeout of the whole command.")
+	title := fs.String("title", "", "export: only spaces whose title matches this regular expression.")
+	members := fs.Bool("members", false, "export: also a SpaceInvite per space with its current members.")
+	namespace := fs.String("namespace", "default", "export: namespace of the objects written.")
+	account := fs.String("account", "", "export: the ClusterSpacesAccount the objects use (spec.accountRef).")
+	credentials := fs.String("credentials", "", "export: the Secret in the namespace holding the key (spec.credentialsRef).")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -86,6 +97,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 1
 		}
 		fmt.Fprintf(stdout, "id: %s\nusername: %s\ndisplay name: %s\n", me.ID, me.Username, me.Displayname)
+	case "export":
+		opts := export.Options{Namespace: *namespace, Members: *members, AccountRef: *account, CredentialsRef: *credentials}
+		if *title != "" {
+			re, err := regexp.Compile(*title)
+			if err != nil {
+				fmt.Fprintln(stderr, "spacesctl: -title:", err)
+				return 2
+			}
+			opts.Title = re
+		}
+		c, err := spaces.NewClient(*apiURL, tokens, spaces.ClientOptions{})
+		if err != nil {
+			fmt.Fprintln(stderr, "spacesctl:", err)
+			return 1
+		}
+		res, err := export.Export(ctx, c, opts)
+		if err != nil {
+			fmt.Fprintln(stderr, "spacesctl:", spaces.Sanitize(err.Error()))
+			return 1
+		}
+		_, _ = stdout.Write(res.YAML)
+		for _, why := range res.Skipped {
+			fmt.Fprintln(stderr, "spacesctl: not exported:", why)
+		}
+		fmt.Fprintf(stderr, "spacesctl: exported %d spaces\n", res.Spaces)
 	case "probe":
 		c, err := spaces.NewClient(*apiURL, tokens, spaces.ClientOptions{MaxRetries: -1})
 		if err != nil {
