@@ -94,6 +94,11 @@ build: ## Build bin/manager, bin/spacesctl and bin/spaces-fake (static, as in th
 run: ## Run the manager against the cluster in KUBECONFIG.
 	$(GO) run ./cmd
 
+IMAGE_OUT ?= $(CURDIR)/dist/image
+.PHONY: image
+image: ## Build the OCI image (linux/amd64 and linux/arm64, one index) without a container engine, into IMAGE_OUT (an OCI layout and its tarball).
+	$(GO) run ./hack/image -out $(IMAGE_OUT) -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)"
+
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMG) .

@@ -25,6 +25,10 @@ import (
 	"github.com/avayacloud/spaces-operator/internal/controller"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
+
+	// The image holds the binary alone, no certificate store: the public
+	// CA roots are compiled in, used when the system has none.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {
@@ -44,6 +48,7 @@ func main() {
 		requestTimeout time.Duration
 		watchNS        string
 		operatorNS     string
+		verifyCerts    string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, only to callers the API server authenticates and allows (the metrics-reader ClusterRole); false: plain HTTP for anyone.")
@@ -60,9 +65,13 @@ func main() {
 	flag.DurationVar(&requestTimeout, "api-timeout", spaces.DefaultRequestTimeout, "Timeout of each Spaces request.")
 	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces to watch (default: all); run one manager per shard of namespaces.")
 	flag.StringVar(&operatorNS, "operator-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the accounts' key Secrets (default: $POD_NAMESPACE); with --watch-namespaces its Secrets are watched too, so they carry the in-use finalizer.")
+	flag.StringVar(&verifyCerts, "verify-certificates", "", "Verify each certificate in this PEM file against the CA roots the manager trusts (the system's, else the compiled-in public roots), print the results and exit: checks an image's trust offline.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if verifyCerts != "" {
+		os.Exit(verifyCertificates(verifyCerts, os.Stdout))
+	}
 
 	// client-go logs request and response bodies from verbosity 8 on, which
 	// for Secrets means key files and passwords (base64): never go past 5.
