@@ -34,11 +34,13 @@ manifests: ## Generate the CRDs and RBAC from the +kubebuilder markers, and copy
 
 CHART := charts/spaces-operator
 .PHONY: chart
-chart: ## Copy the generated CRDs, the manager's rules and the admission policy from config/ into the Helm chart (a test fails when they differ).
+chart: ## Copy the generated CRDs, the manager's rules, the admission policy, the alerts and the dashboard from config/ into the Helm chart (a test fails when they differ).
 	rm -f $(CHART)/crds/*.yaml
 	cp config/crd/bases/*.yaml $(CHART)/crds/
 	cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 	cp config/policy/bookkeeping.yaml $(CHART)/files/bookkeeping.yaml
+	cp config/prometheus/rules.yaml $(CHART)/files/prometheus-rules.yaml
+	cp config/grafana/spaces-operator-dashboard.json $(CHART)/files/grafana-dashboard.json
 
 .PHONY: generate
 generate: ## Generate the DeepCopy methods.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ var options = map[string]string{
 	"no metrics":   `metrics: {enabled: false}`,
 	"with account": "account: {create: true, name: corp, secretName: corp-key, namespaceSelector: {matchLabels: {team: a}}, emailDomains: [corp.example], allow: {createSpaces: true, invite: true}}",
 	"one replica":  `{replicas: 1, leaderElection: false, podDisruptionBudget: {enabled: false}, networkPolicy: {enabled: false}, admissionPolicy: {enabled: false}}`,
-	"monitoring":   `metrics: {serviceMonitor: {enabled: true}}`,
+	"monitoring":   `metrics: {serviceMonitor: {enabled: true}, prometheusRule: {enabled: true}, grafanaDashboard: {enabled: true}}`,
 }
 
 const releaseNamespace = "spaces-system"
@@ -138,8 +139,10 @@ func TestChart_FilesMatchConfig(t *testing.T) {
 		t.Fatalf("%d CRDs in config/, %d in the chart; run make chart", len(crds), len(inChart))
 	}
 	pairs := map[string]string{
-		"../config/rbac/role.yaml":          chartDir + "/files/manager-role.yaml",
-		"../config/policy/bookkeeping.yaml": chartDir + "/files/bookkeeping.yaml",
+		"../config/rbac/role.yaml":                         chartDir + "/files/manager-role.yaml",
+		"../config/policy/bookkeeping.yaml":                chartDir + "/files/bookkeeping.yaml",
+		"../config/prometheus/rules.yaml":                  chartDir + "/files/prometheus-rules.yaml",
+		"../config/grafana/spaces-operator-dashboard.json": chartDir + "/files/grafana-dashboard.json",
 	}
 	for _, c := range crds {
 		pairs[c] = chartDir + "/crds/" + filepath.Base(c)
@@ -264,8 +267,29 @@ func TestChart_RendersEachOption(t *testing.T) {
 			t.Errorf("one replica: %s rendered though disabled", kind)
 		}
 	}
-	if find(render(t, options["monitoring"]), "ServiceMonitor", "") == nil {
-		t.Error("monitoring: no ServiceMonitor")
+	monitored := render(t, options["monitoring"])
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+		if find(monitored, kind, "") == nil {
+			t.Errorf("monitoring: no %s", kind)
+		}
+	}
+	rulesDoc, _ := os.ReadFile("../config/prometheus/rules.yaml")
+	var shipped map[string]any
+	if err := yaml.Unmarshal(rulesDoc, &shipped); err != nil {
+		t.Fatal(err)
+	}
+	if rule := find(monitored, "PrometheusRule", ""); rule != nil && !reflect.DeepEqual(rule.Object["spec"], shipped["spec"]) {
+		t.Error("monitoring: the chart's PrometheusRule spec is not config/prometheus/rules.yaml's")
+	}
+	if cm := find(monitored, "ConfigMap", ""); cm != nil {
+		dash, _, _ := unstructured.NestedString(cm.Object, "data", "spaces-operator.json")
+		want, _ := os.ReadFile("../config/grafana/spaces-operator-dashboard.json")
+		if strings.TrimSpace(dash) != strings.TrimSpace(string(want)) || cm.GetLabels()["grafana_dashboard"] != "1" {
+			t.Error("monitoring: the dashboard ConfigMap does not hold config/grafana's dashboard, labelled for the Grafana sidecar")
+		}
+	}
+	if k := kinds(render(t, options["defaults"])); k["PrometheusRule"] != 0 || k["ConfigMap"] != 0 {
+		t.Error("defaults: alerts or dashboard rendered though off by default")
 	}
 }
 
@@ -291,7 +315,7 @@ func TestChart_AppliesAndRunsNamespaced(t *testing.T) {
 		objs := render(t, values)
 		var apply []*unstructured.Unstructured
 		for _, o := range objs {
-			if o.GetKind() != "ServiceMonitor" { // its CRD is the Prometheus operator's
+			if o.GetKind() != "ServiceMonitor" && o.GetKind() != "PrometheusRule" { // their CRDs are the Prometheus operator's
 				apply = append(apply, o)
 			}
 		}

@@ -13,9 +13,10 @@ import (
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 )
 
-// ObjectsCollector exports spaces_operator_objects{kind,ready}: how many
-// objects of each kind are Ready (True), not (False) or not yet reported
-// (Unknown). It counts from the manager's cache when scraped, so it costs
+// ObjectsCollector exports spaces_operator_objects{kind,ready,stalled,reason}:
+// how many objects of each kind are Ready (True), not (False) or not yet
+// reported (Unknown), Stalled or not, by the reason of their Ready
+// condition. It counts from the manager's cache when scraped, so it costs
 // no API calls and is never stale by more than the cache.
 type ObjectsCollector struct {
 	reader client.Reader
@@ -25,7 +26,7 @@ type ObjectsCollector struct {
 // NewObjectsCollector returns the collector; reader is the manager's client.
 func NewObjectsCollector(reader client.Reader) *ObjectsCollector {
 	return &ObjectsCollector{reader: reader, desc: prometheus.NewDesc("spaces_operator_objects",
-		"Objects of each kind by the status of their Ready condition.", []string{"kind", "ready"}, nil)}
+		"Objects of each kind by the status of their Ready and Stalled conditions and the reason of Ready.", []string{"kind", "ready", "stalled", "reason"}, nil)}
 }
 
 // Describe implements prometheus.Collector.
@@ -41,18 +42,22 @@ func (c *ObjectsCollector) Collect(ch chan<- prometheus.Metric) {
 		if err := c.reader.List(ctx, list); err != nil {
 			continue // cache not started yet
 		}
-		counts := map[metav1.ConditionStatus]float64{metav1.ConditionTrue: 0, metav1.ConditionFalse: 0, metav1.ConditionUnknown: 0}
+		type key struct{ ready, stalled, reason string }
+		counts := map[key]float64{}
 		_ = meta.EachListItem(list, func(o runtime.Object) error {
-			counts[readyOf(o)]++
+			ready, stalled, reason := conditionsOf(o)
+			counts[key{ready, stalled, reason}]++
 			return nil
 		})
-		for status, n := range counts {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, n, kind, string(status))
+		for k, n := range counts {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, n, kind, k.ready, k.stalled, k.reason)
 		}
 	}
 }
 
-func readyOf(o runtime.Object) metav1.ConditionStatus {
+// conditionsOf is the status of Ready and Stalled and the reason of
+// Ready ("" before the first status write).
+func conditionsOf(o runtime.Object) (ready, stalled, reason string) {
 	var conds []metav1.Condition
 	switch x := o.(type) {
 	case *spacesv1alpha1.Space:
@@ -62,8 +67,12 @@ func readyOf(o runtime.Object) metav1.ConditionStatus {
 	case *spacesv1alpha1.ServiceAccountUserSet:
 		conds = x.Status.Conditions
 	}
+	ready, stalled = string(metav1.ConditionUnknown), string(metav1.ConditionFalse)
 	if c := meta.FindStatusCondition(conds, spacesv1alpha1.ConditionReady); c != nil {
-		return c.Status
+		ready, reason = string(c.Status), c.Reason
 	}
-	return metav1.ConditionUnknown
+	if meta.IsStatusConditionTrue(conds, spacesv1alpha1.ConditionStalled) {
+		stalled = string(metav1.ConditionTrue)
+	}
+	return ready, stalled, reason
 }

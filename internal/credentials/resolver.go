@@ -400,7 +400,7 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsInvalid, Message: fmt.Sprintf(
 			"%s names a Spaces API URL the operator may not call; it calls only the URLs of its --allowed-api-urls (production and staging by default)", from)}
 	}
-	tokens := spaces.NewTokenSource(key, spaces.TokenOptions{OnMint: r.opts.Metrics.JWTMinted})
+	tokens := spaces.NewTokenSource(key, spaces.TokenOptions{OnMint: r.opts.Metrics.JWTMinted, OnMintFailure: r.opts.Metrics.JWTMintFailed})
 	opts := r.opts.ClientOptions
 	opts.Limiter = r.limiter(key.Issuer, apiURL)
 	opts.Metrics = r.opts.Metrics

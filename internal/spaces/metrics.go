@@ -13,6 +13,7 @@ type Metrics struct {
 	retries   *prometheus.CounterVec
 	throttled prometheus.Counter
 	mints     prometheus.Counter
+	mintFails prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -40,9 +41,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "spaces_jwt_mints_total",
 			Help: "Service-app JWTs signed.",
 		}),
+		mintFails: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spaces_jwt_mint_failures_total",
+			Help: "Service-app JWTs that could not be signed (a key the signer refuses).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency, m.retries, m.throttled, m.mints)
+		reg.MustRegister(m.requests, m.latency, m.retries, m.throttled, m.mints, m.mintFails)
 	}
 	return m
 }
@@ -51,5 +56,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) JWTMinted() {
 	if m != nil {
 		m.mints.Inc()
+	}
+}
+
+// JWTMintFailed counts a failed mint; pass it as TokenOptions.OnMintFailure.
+func (m *Metrics) JWTMintFailed() {
+	if m != nil {
+		m.mintFails.Inc()
+	}
+}
+
+// Describe sends the descriptions of every metric, so a test can list what
+// the manager exports without waiting for a sample of each.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.retries, m.throttled, m.mints, m.mintFails} {
+		c.Describe(ch)
 	}
 }

@@ -38,8 +38,10 @@ type TokenOptions struct {
 	RefreshBefore time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
-	// OnMint is called after each mint, for metrics.
-	OnMint func()
+	// OnMint is called after each mint, and OnMintFailure after each
+	// failed one, for metrics.
+	OnMint        func()
+	OnMintFailure func()
 }
 
 // TokenSource mints service-app JWTs for one key and shares them: callers get
@@ -158,6 +160,9 @@ func (s *TokenSource) mintLocked() (string, error) {
 	exp := now.Add(s.opts.Lifetime)
 	signed, err := s.sign(now, exp)
 	if err != nil {
+		if s.opts.OnMintFailure != nil {
+			s.opts.OnMintFailure()
+		}
 		return "", err
 	}
 	s.mu.Lock()

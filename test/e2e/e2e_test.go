@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/avayacloud/spaces-operator/internal/monitoring"
 	"github.com/avayacloud/spaces-operator/internal/stack"
 )
 
@@ -143,9 +145,16 @@ func TestE2E_ProbesAndMetrics(t *testing.T) {
 		_, body = httpGet(t, "http://"+metricsAddr+"/metrics")
 		return strings.Contains(body, "spaces_api_requests_total")
 	})
-	for _, want := range []string{"spaces_api_request_duration_seconds", "spaces_jwt_mints_total", `spaces_operator_objects{kind="Space",ready="True"}`, "controller_runtime_reconcile_total"} {
+	for _, want := range []string{"spaces_api_request_duration_seconds", "spaces_jwt_mints_total", `spaces_operator_objects{kind="Space",ready="True",reason="Synced",stalled="False"}`, "controller_runtime_reconcile_total"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The shipped alerts and dashboard query controller-runtime's metrics
+	// too: a running manager exports each (internal/monitoring checks ours).
+	for _, name := range shippedQueriesMetrics(t) {
+		if (strings.HasPrefix(name, "controller_runtime_") || strings.HasPrefix(name, "workqueue_")) && !strings.Contains(body, "\n"+name+"{") {
+			t.Errorf("the alerts or dashboard query %s, which /metrics lacks", name)
 		}
 	}
 
@@ -344,4 +353,38 @@ spec:
 	if out := kubectl(t, "", "get", "secret", "spaces-credentials", "-n", "ops", "-o", "jsonpath={.metadata.finalizers}"); !strings.Contains(out, "spaces.avayacloud.com/in-use") {
 		t.Fatalf("default credentials finalizers: %q", out)
 	}
+}
+
+// shippedQueriesMetrics names every metric config/prometheus and
+// config/grafana query.
+func shippedQueriesMetrics(t *testing.T) []string {
+	t.Helper()
+	rulesDoc, err := os.ReadFile(filepath.Join("..", "..", "config", "prometheus", "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dashDoc, err := os.ReadFile(filepath.Join("..", "..", "config", "grafana", "spaces-operator-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := monitoring.Rules(rulesDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries, err := monitoring.DashboardQueries(dashDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		queries = append(queries, r.Expr)
+	}
+	var names []string
+	for _, q := range queries {
+		n, err := monitoring.MetricNames(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n...)
+	}
+	return names
 }
