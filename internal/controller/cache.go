@@ -19,8 +19,10 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // neither key material nor more than a few hundred bytes per Secret.
 func CacheOptions(watchNamespaces []string, operatorNamespace string) cache.Options {
 	secretMeta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
-	secrets := cache.ByObject{Transform: stripSecretMetadata}
-	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{secretMeta: secrets}}
+	secrets := cache.ByObject{Transform: stripMetadata}
+	// Every other cached object loses the same: managedFields alone are
+	// often the biggest part of a small object, and nothing here reads them.
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{secretMeta: secrets}, DefaultTransform: stripMetadata}
 	if len(watchNamespaces) == 0 {
 		return opts
 	}
@@ -37,9 +39,9 @@ func CacheOptions(watchNamespaces []string, operatorNamespace string) cache.Opti
 	return opts
 }
 
-// stripSecretMetadata drops from a cached Secret what the operator never
-// reads and must not hold.
-func stripSecretMetadata(obj any) (any, error) {
+// stripMetadata drops from a cached object what the operator never reads
+// (and, of a Secret, must not hold).
+func stripMetadata(obj any) (any, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return obj, nil // a tombstone: nothing to strip

@@ -318,17 +318,35 @@ func TestInitialUpdate(t *testing.T) {
 	}
 }
 
-func TestStripSecretMetadata(t *testing.T) {
+// TestCachedObjectsAreStripped: every cached object, Secrets and the
+// operator's kinds alike, loses managedFields and the last-applied
+// annotation (a Secret's holds its data) and keeps the rest.
+func TestCachedObjectsAreStripped(t *testing.T) {
+	opts := CacheOptions(nil, "")
+	if opts.DefaultTransform == nil {
+		t.Fatal("no transform for the operator's kinds")
+	}
 	secret := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "s",
 		Annotations:   map[string]string{lastAppliedAnnotation: `{"data":{"service-key.json":"c2VjcmV0"}}`, "team": "a"},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply"}}}}
-	if _, err := stripSecretMetadata(secret); err != nil {
-		t.Fatal(err)
+	for _, byObject := range opts.ByObject {
+		if _, err := byObject.Transform(secret); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if secret.ManagedFields != nil || secret.Annotations[lastAppliedAnnotation] != "" || secret.Annotations["team"] != "a" {
-		t.Fatalf("managedFields %v, annotations %v", secret.ManagedFields, secret.Annotations)
+		t.Fatalf("Secret: managedFields %v, annotations %v", secret.ManagedFields, secret.Annotations)
 	}
-	if _, err := stripSecretMetadata("tombstone"); err != nil {
+	space := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{Name: "sp",
+		Annotations:   map[string]string{lastAppliedAnnotation: `{"spec":{}}`, spacesv1alpha1.AnnotationSpaceID: "5f1051f0f3ed772f915e19ed"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "argocd-controller"}}}, Spec: spacesv1alpha1.SpaceSpec{Title: "T"}}
+	if _, err := opts.DefaultTransform(space); err != nil {
+		t.Fatal(err)
+	}
+	if space.ManagedFields != nil || space.Annotations[lastAppliedAnnotation] != "" || space.Annotations[spacesv1alpha1.AnnotationSpaceID] == "" || space.Spec.Title != "T" {
+		t.Fatalf("Space: %+v", space.ObjectMeta)
+	}
+	if _, err := opts.DefaultTransform("tombstone"); err != nil {
 		t.Fatal(err)
 	}
 }
