@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -131,16 +132,21 @@ func failed(err error, onSpace bool) outcome {
 // lasted (stalledFor), from 30 s to 30 min, besides the watches; after one
 // only the spec can fix, nothing until the object changes; the wait after a
 // 429; the error (for backoff) after a transient failure.
+//
+// Drift checks and another look at a stall go back into the queue at low
+// priority: an object created or changed since (its event comes at the
+// default priority) is reconciled before them.
 func (o outcome) result(resync, stalledFor time.Duration) (ctrl.Result, error) {
+	low := new(handler.LowPriority)
 	switch o.phase {
 	case phaseSynced:
-		return ctrl.Result{RequeueAfter: jitter(resync)}, nil
+		return ctrl.Result{RequeueAfter: jitter(resync), Priority: low}, nil
 	case phaseStalled:
 		if o.resync {
-			return ctrl.Result{RequeueAfter: jitter(resync)}, nil
+			return ctrl.Result{RequeueAfter: jitter(resync), Priority: low}, nil
 		}
 		if fixableOutside(o.reason) {
-			return ctrl.Result{RequeueAfter: jitter(min(max(stalledFor, stallRetryMin), stallRetryMax))}, nil
+			return ctrl.Result{RequeueAfter: jitter(min(max(stalledFor, stallRetryMin), stallRetryMax)), Priority: low}, nil
 		}
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(o.reason + ": " + o.message))
 	case phaseProgressing:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
@@ -95,7 +96,15 @@ func TestFailedMapsErrorsToOutcomes(t *testing.T) {
 			t.Errorf("%s: a stall fixed outside the object must be looked at again, got %v %v", tc.name, res, err)
 		case tc.phase == phaseStalled && !fixableOutside(tc.reason) && err == nil:
 			t.Errorf("%s: a stall only the spec can fix must return a terminal error", tc.name)
+		case tc.phase == phaseStalled && fixableOutside(tc.reason) && (res.Priority == nil || *res.Priority != handler.LowPriority):
+			t.Errorf("%s: another look at a stall must queue behind new work, got priority %v", tc.name, res.Priority)
+		case tc.phase == phaseProgressing && res.Priority != nil:
+			t.Errorf("%s: work in flight must keep its priority, got %v", tc.name, *res.Priority)
 		}
+	}
+	// A drift check queues behind objects created or changed meanwhile.
+	if res, _ := synced("ok").result(time.Minute, 0); res.Priority == nil || *res.Priority != handler.LowPriority || res.RequeueAfter == 0 {
+		t.Errorf("a drift check: %+v", res)
 	}
 }
 
