@@ -142,6 +142,12 @@ type UserStatus struct {
 	// user; a user whose spec no longer matches it is updated.
 	// +optional
 	SpecHash string `json:"specHash,omitempty"`
+	// creatingUntil: a create of this user was sent and may still land in
+	// Spaces until then (its answer was lost, or has not come yet). The
+	// user is not created again before; after it, a user who does not
+	// exist never got the create and is created.
+	// +optional
+	CreatingUntil *metav1.Time `json:"creatingUntil,omitempty"`
 }
 
 // ServiceAccountUserSetStatus is what the operator last observed of the users.

@@ -180,7 +180,7 @@ func TestPlanUsers(t *testing.T) {
 		"ours-dropped@x.io":   {Email: "ours-dropped@x.io", CreatedBySet: true, UserID: "3"},
 		"theirs-dropped@x.io": {Email: "theirs-dropped@x.io", UserID: "4"},
 	}
-	p := planUsers(set, existing, previous, map[string]string{"theirs@x.io": "ns/older"}, true)
+	p := planUsers(set, existing, previous, map[string]string{"theirs@x.io": "ns/older"}, true, time.Now())
 	var ops []string
 	for _, op := range p.ops {
 		ops = append(ops, op.Action+" "+op.Email)
@@ -357,5 +357,32 @@ func TestCachedObjectsAreStripped(t *testing.T) {
 	}
 	if _, err := opts.DefaultTransform("tombstone"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPlanUsers_CreateStillOut: a user whose create was sent and may still
+// land is not created again before creatingUntil; after it, a user still
+// missing is created; one that appeared is the set's, the window closed.
+func TestPlanUsers_CreateStillOut(t *testing.T) {
+	now := time.Now()
+	set := &spacesv1alpha1.ServiceAccountUserSet{Spec: spacesv1alpha1.ServiceAccountUserSetSpec{Users: []spacesv1alpha1.CompanyUser{{Email: "a@x.io"}, {Email: "b@x.io"}}}}
+	until := metav1.NewTime(now.Add(10 * time.Second))
+	previous := map[string]spacesv1alpha1.UserStatus{
+		"a@x.io": {Email: "a@x.io", CreatedBySet: true, CreatingUntil: &until},
+		"b@x.io": {Email: "b@x.io", CreatedBySet: true, CreatingUntil: &until},
+	}
+	p := planUsers(set, map[string]spaces.User{"b@x.io": {ID: "2"}}, previous, nil, false, now)
+	if len(p.ops) != 1 || p.ops[0].Action != spaces.BulkActionUpdate || p.ops[0].Email != "b@x.io" || !p.settlesAt.Equal(until.Time) {
+		t.Fatalf("while out: ops %+v, settlesAt %v", p.ops, p.settlesAt)
+	}
+	if p.opUsers[0].CreatingUntil != nil || !p.opUsers[0].CreatedBySet {
+		t.Fatalf("b appeared: %+v", p.opUsers[0])
+	}
+	if len(p.settled) != 1 || p.settled[0].State != spacesv1alpha1.UserPending {
+		t.Fatalf("a waits: %+v", p.settled)
+	}
+	p = planUsers(set, map[string]spaces.User{}, previous, nil, false, now.Add(11*time.Second))
+	if len(p.ops) != 2 || p.ops[0].Action != spaces.BulkActionCreate || !p.settlesAt.IsZero() {
+		t.Fatalf("after the window: ops %+v", p.ops)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -27,6 +29,7 @@ import (
 type usersAPI interface {
 	ColleaguesBulk(ctx context.Context, emails []string) ([]spaces.User, error)
 	BulkUpdateAccounts(ctx context.Context, ops []spaces.BulkOperation) ([]spaces.BulkResult, error)
+	RequestTimeout() time.Duration
 }
 
 var _ usersAPI = (*spaces.Client)(nil)
@@ -36,6 +39,7 @@ type ServiceAccountUserSetReconciler struct {
 	// Reconciler's APIReader reads the set (its status records what was
 	// applied; a stale copy would resend it) and the password Secret.
 	Reconciler
+	Now func() time.Time
 }
 
 // SetupWithManager registers the controller. A set's change also wakes the
@@ -43,6 +47,9 @@ type ServiceAccountUserSetReconciler struct {
 // older one lets go.
 func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setDefaults()
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	sharers := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		set := o.(*spacesv1alpha1.ServiceAccountUserSet)
 		seen := map[client.ObjectKey]bool{}
@@ -137,7 +144,7 @@ func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *
 	if err != nil {
 		return failed(err, false)
 	}
-	plan := planUsers(s.set, existing, previousUsers(s.status.Users), conflicts, mayManageExistingUsers(s.policy))
+	plan := planUsers(s.set, existing, previousUsers(s.status.Users), conflicts, mayManageExistingUsers(s.policy), r.Now())
 	return r.apply(ctx, s, plan)
 }
 
@@ -219,7 +226,10 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 	var created, updated, deleted, retry int
 	if len(plan.ops) > 0 {
 		ctrl.LoggerFrom(ctx).Info("Sending account operations", "serviceAccountUserSet", klog.KObj(s.set), "operations", len(plan.ops))
-		results, err := s.api.BulkUpdateAccounts(ctx, plan.ops)
+		// Nothing is sent after the window markCreates announced, so no
+		// create lands after creatingUntil.
+		sendCtx := spaces.WithSendDeadline(ctx, plan.sentAt.Add(sendWindow(s.api.RequestTimeout())))
+		results, err := s.api.BulkUpdateAccounts(sendCtx, plan.ops)
 		for i, op := range plan.ops {
 			st := plan.opUsers[i]
 			switch {
@@ -229,23 +239,28 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 				if op.Action != spaces.BulkActionDelete {
 					st.State, st.Message = spacesv1alpha1.UserPending, "not sent yet"
 				}
+				// Calls go in chunks: past the failed one, nothing was sent.
+				if i >= len(results)+spaces.MaxBulkOperations || spaces.DefinitelyNotDone(err) {
+					st.CreatingUntil = nil // never sent: nothing can land
+				}
 				users = append(users, st) // a delete is kept, to be tried later
 				continue
 			case !results[i].Succeeded() && transientResult(results[i]):
 				// Spaces could not do it this time: it is tried again, with
 				// backoff, not reported as the user's fault.
-				st.State, st.Message = spacesv1alpha1.UserPending, bulkMessage(results[i])+"; tried again"
+				st.State, st.Message, st.CreatingUntil = spacesv1alpha1.UserPending, bulkMessage(results[i])+"; tried again", nil
 				users = append(users, st)
 				retry++
 				continue
 			case !results[i].Succeeded():
-				st.State, st.Message = spacesv1alpha1.UserFailed, bulkMessage(results[i])
+				st.State, st.Message, st.CreatingUntil = spacesv1alpha1.UserFailed, bulkMessage(results[i]), nil
 				if op.Action == spaces.BulkActionCreate {
 					st.CreatedBySet = false // Spaces refused it: not this set's
 				}
 				users = append(users, st)
 				continue
 			}
+			st.CreatingUntil = nil
 			switch op.Action {
 			case spaces.BulkActionCreate:
 				st.State, st.CreatedBySet, st.Message = spacesv1alpha1.UserCreated, true, ""
@@ -277,6 +292,11 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 	}
 	s.status.Users = orderUsers(s.specIdx, users)
 	o := r.summarise(s)
+	if !plan.settlesAt.IsZero() {
+		o = progressing(spacesv1alpha1.ReasonProgressing, fmt.Sprintf(
+			"a create was interrupted and may still land in Spaces; at %s the users it did not create are created", plan.settlesAt.UTC().Format(time.RFC3339)))
+		o.retryAfter = plan.settlesAt.Sub(r.Now()) + time.Second
+	}
 	if retry > 0 {
 		o = progressing(spacesv1alpha1.ReasonSpacesUnavailable, fmt.Sprintf("Spaces could not handle %d users this time; retrying with backoff", retry))
 		o.err = errors.New(o.message)
@@ -292,10 +312,12 @@ func (r *ServiceAccountUserSetReconciler) apply(ctx context.Context, s *userSetS
 func (r *ServiceAccountUserSetReconciler) markCreates(ctx context.Context, s *userSetScope, plan *userPlan) error {
 	marked := false
 	users := append([]spacesv1alpha1.UserStatus(nil), plan.settled...)
+	plan.sentAt = r.Now()
+	until := metav1.NewTime(plan.sentAt.Add(settleTime(s.api.RequestTimeout())))
 	for i, op := range plan.ops {
 		st := plan.opUsers[i]
-		if op.Action == spaces.BulkActionCreate && !st.CreatedBySet {
-			st.CreatedBySet, st.State, st.Message, marked = true, spacesv1alpha1.UserPending, "being created", true
+		if op.Action == spaces.BulkActionCreate {
+			st.CreatedBySet, st.State, st.Message, st.CreatingUntil, marked = true, spacesv1alpha1.UserPending, "being created", &until, true
 			plan.opUsers[i] = st
 		}
 		users = append(users, st)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
@@ -17,8 +18,14 @@ type userPlan struct {
 	// ops[i] will update.
 	ops     []spaces.BulkOperation
 	opUsers []spacesv1alpha1.UserStatus
-	// settled are users needing nothing (InSync, Created, Conflict).
+	// settled are users needing nothing (InSync, Created, Conflict), or
+	// waiting for a create that may still land.
 	settled []spacesv1alpha1.UserStatus
+	// settlesAt is the latest moment a create sent earlier can still land
+	// (zero: none is out).
+	settlesAt time.Time
+	// sentAt is when this plan's creates were announced (markCreates).
+	sentAt time.Time
 }
 
 // planUsers compares the spec with what Spaces has (existing, by lower-case
@@ -26,13 +33,13 @@ type userPlan struct {
 // emails an older set manages. Only fields set in the spec are sent. A user
 // the set did not create (matched by the user id it created them with) is
 // updated only when manageExisting; deleted never.
-func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]spaces.User, previous map[string]spacesv1alpha1.UserStatus, conflicts map[string]string, manageExisting bool) userPlan {
+func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]spaces.User, previous map[string]spacesv1alpha1.UserStatus, conflicts map[string]string, manageExisting bool, now time.Time) userPlan {
 	var p userPlan
 	for _, u := range set.Spec.Users {
 		email := strings.ToLower(u.Email)
 		prev := previous[email]
 		delete(previous, email)
-		st := spacesv1alpha1.UserStatus{Email: u.Email, UserID: prev.UserID, CreatedBySet: prev.CreatedBySet, SpecHash: prev.SpecHash}
+		st := spacesv1alpha1.UserStatus{Email: u.Email, UserID: prev.UserID, CreatedBySet: prev.CreatedBySet, SpecHash: prev.SpecHash, CreatingUntil: prev.CreatingUntil}
 		if owner, ok := conflicts[email]; ok {
 			st.State, st.Message, st.CreatedBySet, st.SpecHash = spacesv1alpha1.UserConflict, "managed by the older ServiceAccountUserSet "+owner, false, ""
 			p.settled = append(p.settled, st)
@@ -40,6 +47,9 @@ func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]sp
 		}
 		hash := userHash(u)
 		found, exists := existing[email]
+		if exists {
+			st.CreatingUntil = nil // the create landed, or someone else's did
+		}
 		if exists && st.CreatedBySet && st.UserID != "" && st.UserID != found.ID {
 			st.CreatedBySet, st.SpecHash = false, "" // re-created in Spaces by someone else
 		}
@@ -48,7 +58,16 @@ func planUsers(set *spacesv1alpha1.ServiceAccountUserSet, existing map[string]sp
 			st.UserID, st.State = found.ID, spacesv1alpha1.UserFailed
 			st.Message = "this user existed before the set; its account does not allow changing users it did not create (spec.allow.manageExistingUsers)"
 			p.settled = append(p.settled, st)
+		case !exists && st.CreatingUntil != nil && now.Before(st.CreatingUntil.Time):
+			// A create sent earlier may still land: creating again now
+			// could make it twice (the second refused as a duplicate).
+			st.State, st.Message = spacesv1alpha1.UserPending, "being created; a create sent earlier may still land in Spaces"
+			if st.CreatingUntil.After(p.settlesAt) {
+				p.settlesAt = st.CreatingUntil.Time
+			}
+			p.settled = append(p.settled, st)
 		case !exists:
+			st.CreatingUntil = nil // none out any more: it never landed
 			op := accountOp(spaces.BulkActionCreate, u)
 			p.ops, p.opUsers = append(p.ops, op), append(p.opUsers, st)
 		case prev.SpecHash != hash:
