@@ -2,14 +2,19 @@ package controller
 
 import (
 	"context"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
@@ -29,9 +34,13 @@ type Reconciler struct {
 	ResyncPeriod time.Duration
 	// MaxConcurrentReconciles per kind (default 4).
 	MaxConcurrentReconciles int
+
+	// looked holds the UIDs of the objects this process has reconciled.
+	looked *sync.Map
 }
 
 func (r *Reconciler) setDefaults() {
+	r.looked = &sync.Map{}
 	if r.ResyncPeriod <= 0 {
 		r.ResyncPeriod = DefaultResyncPeriod
 	}
@@ -88,4 +97,25 @@ func (r *Reconciler) abandoned(ctx context.Context, obj client.Object) (bool, er
 	r.event(obj, corev1.EventTypeWarning, spacesv1alpha1.ReasonAbandoned,
 		"Released by %s=true without carrying out its deletion policy: what exists in Spaces is left as it is", spacesv1alpha1.AnnotationAbandon)
 	return true, releaseFinalizer(ctx, r.Client, obj)
+}
+
+// deferFirstLook spreads the drift checks of objects that were already
+// Ready at their generation when this process started (a restart, a
+// rollout, a leader failover): instead of re-reading the whole fleet at
+// once, one Spaces call each ahead of any new work, each object's first
+// look comes at a random moment within one resync period, at low priority.
+// busy objects (work left over, such as duplicates to delete) are looked
+// at now. It reports whether the reconcile ends here.
+func (r *Reconciler) deferFirstLook(obj client.Object, status *spacesv1alpha1.CommonStatus, busy bool) (ctrl.Result, bool) {
+	if r.looked == nil {
+		return ctrl.Result{}, false
+	}
+	if _, seen := r.looked.LoadOrStore(obj.GetUID(), true); seen || busy || !obj.GetDeletionTimestamp().IsZero() {
+		return ctrl.Result{}, false
+	}
+	ready := meta.FindStatusCondition(status.Conditions, spacesv1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != obj.GetGeneration() || status.ObservedGeneration != obj.GetGeneration() {
+		return ctrl.Result{}, false
+	}
+	return ctrl.Result{RequeueAfter: time.Second + time.Duration(rand.Int64N(int64(r.ResyncPeriod))), Priority: new(handler.LowPriority)}, true
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
@@ -384,5 +385,40 @@ func TestPlanUsers_CreateStillOut(t *testing.T) {
 	p = planUsers(set, map[string]spaces.User{}, previous, nil, false, now.Add(11*time.Second))
 	if len(p.ops) != 2 || p.ops[0].Action != spaces.BulkActionCreate || !p.settlesAt.IsZero() {
 		t.Fatalf("after the window: ops %+v", p.ops)
+	}
+}
+
+// TestDeferFirstLook: after a start, an object already Ready at its
+// generation is first looked at at a random moment within one resync
+// period, behind new work; anything else, and every later look, at once.
+func TestDeferFirstLook(t *testing.T) {
+	r := &Reconciler{ResyncPeriod: time.Minute}
+	r.setDefaults()
+	space := func(uid string, generation, observed int64, ready metav1.ConditionStatus) *spacesv1alpha1.Space {
+		sp := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Generation: generation}}
+		sp.Status.ObservedGeneration = observed
+		sp.Status.Conditions = []metav1.Condition{{Type: spacesv1alpha1.ConditionReady, Status: ready, ObservedGeneration: observed, Reason: "x"}}
+		return sp
+	}
+	ready := space("ready", 2, 2, metav1.ConditionTrue)
+	res, later := r.deferFirstLook(ready, &ready.Status.CommonStatus, false)
+	if !later || res.RequeueAfter < time.Second || res.RequeueAfter > time.Minute+time.Second || res.Priority == nil || *res.Priority != handler.LowPriority {
+		t.Fatalf("first look at a Ready object: %+v %v", res, later)
+	}
+	if _, later := r.deferFirstLook(ready, &ready.Status.CommonStatus, false); later {
+		t.Fatal("the second look was deferred too")
+	}
+	for name, tc := range map[string]struct {
+		sp   *spacesv1alpha1.Space
+		busy bool
+	}{
+		"not ready":        {space("not-ready", 2, 2, metav1.ConditionFalse), false},
+		"spec changed":     {space("changed", 3, 2, metav1.ConditionTrue), false},
+		"work left to do":  {space("busy", 2, 2, metav1.ConditionTrue), true},
+		"never reconciled": {&spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{UID: "new", Generation: 1}}, false},
+	} {
+		if _, later := r.deferFirstLook(tc.sp, &tc.sp.Status.CommonStatus, tc.busy); later {
+			t.Errorf("%s: deferred", name)
+		}
 	}
 }

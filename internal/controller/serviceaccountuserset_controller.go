@@ -107,6 +107,9 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 			return ctrl.Result{}, releaseFinalizer(ctx, r.Client, set)
 		}
 	} else {
+		if res, later := r.deferFirstLook(set, &set.Status.CommonStatus, false); later {
+			return res, nil
+		}
 		o = r.reconcileLive(ctx, s)
 	}
 	return finish(ctx, &r.Reconciler, s.set, &s.set.Status, &s.status, o)

@@ -92,6 +92,9 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if !sp.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
+	if res, later := r.deferFirstLook(sp, &sp.Status.CommonStatus, len(sp.Status.LeftoverSpaceIDs) > 0); later {
+		return res, nil
+	}
 	return r.finish(ctx, s, r.reconcileLive(ctx, s))
 }
 

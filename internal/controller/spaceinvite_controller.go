@@ -127,6 +127,9 @@ func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !inv.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
+	if res, later := r.deferFirstLook(inv, &inv.Status.CommonStatus, false); later {
+		return res, nil
+	}
 	o := r.reconcileLive(ctx, s)
 	res, err := r.finish(ctx, s, o)
 	if err == nil && o.reason == spacesv1alpha1.ReasonWaitingForSpace {

@@ -388,3 +388,52 @@ func shippedQueriesMetrics(t *testing.T) []string {
 	}
 	return names
 }
+
+// TestE2E_RestartIsFree: a manager started over 40 Ready Spaces does not
+// re-read them all at once (one Spaces call each, ahead of any new work):
+// their drift checks are spread over the resync period, and a Space
+// created right after the restart is Ready at once.
+func TestE2E_RestartIsFree(t *testing.T) {
+	ns := namespace(t, "restart")
+	var b strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&b, "---\napiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: steady-%02d}\nspec: {title: Steady %02d, credentialsRef: {name: spaces-credentials}}\n", i, i)
+	}
+	kubectl(t, b.String(), "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "spaces", "--all", "-n", ns, "--timeout=120s")
+
+	mgrMu.Lock()
+	defer mgrMu.Unlock()
+	mgr.Stop()
+	gets := func() int {
+		state, err := st.State(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return state.Calls["GET /spaces/{id}"]
+	}
+	before := gets()
+	restarted, err := startManager("--resync-period", "2m", "--watch-namespaces", ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr = restarted
+	start := time.Now()
+	kubectl(t, "apiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: fresh}\nspec: {title: Fresh after restart, credentialsRef: {name: spaces-credentials}}\n", "apply", "-n", ns, "-f", "-")
+	kubectl(t, "", "wait", "--for=condition=Ready", "space/fresh", "-n", ns, "--timeout=60s")
+	ready := time.Since(start)
+	time.Sleep(10*time.Second - min(ready, 10*time.Second)) // the window: 10 s of a 2 min period
+	// Expected about 40 x 10 s / 2 min = 3.3 reads; re-reading all would be 40.
+	if n := gets() - before; n > 15 {
+		t.Errorf("%d reads of Ready spaces in the first 10 s after the restart; their checks are not spread", n)
+	}
+	if ready > 15*time.Second {
+		t.Errorf("a Space created right after the restart took %s to be Ready", ready)
+	}
+	t.Logf("after the restart: %d reads of 40 Ready spaces in 10 s; a new Space Ready in %s", gets()-before, ready.Round(100*time.Millisecond))
+
+	mgr.Stop()
+	if mgr, err = startManager("--resync-period", "20s"); err != nil {
+		t.Fatal(err)
+	}
+}
