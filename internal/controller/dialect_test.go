@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -81,7 +82,10 @@ func coreScenarios(t *testing.T, d spacestest.Dialect) {
 	}
 
 	// Users.
-	w.newUserSet("users", spacesv1alpha1.ServiceAccountUserSetSpec{DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete, Users: users(2, "new%d@corp.example")})
+	// Emails of this world only: the cases run side by side in one
+	// cluster, where a second set naming an email is a Conflict.
+	email := func(i int) string { return fmt.Sprintf("new%d.%s@corp.example", i, w.ns) }
+	w.newUserSet("users", spacesv1alpha1.ServiceAccountUserSetSpec{DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete, Users: users(2, "new%d."+w.ns+"@corp.example")})
 	w.waitUserSet("users", spacesv1alpha1.ReasonSynced, nil)
 
 	// Drift is written back once.
@@ -119,10 +123,10 @@ func coreScenarios(t *testing.T, d spacestest.Dialect) {
 		set.Spec.Users[0].FirstName = "Renamed"
 	})
 	w.waitUserSet("users", spacesv1alpha1.ReasonSynced, nil)
-	if u, ok := w.fake.UserByEmail("new0@corp.example"); !ok || u.FirstName != "Renamed" {
+	if u, ok := w.fake.UserByEmail(email(0)); !ok || u.FirstName != "Renamed" {
 		t.Fatalf("new0 = %+v", u)
 	}
-	if _, ok := w.fake.UserByEmail("new1@corp.example"); ok {
+	if _, ok := w.fake.UserByEmail(email(1)); ok {
 		t.Fatalf("new1 not deleted: %+v", w.getUserSet("users").Status)
 	}
 	w.fake.Do(func(st *spacestest.State) {

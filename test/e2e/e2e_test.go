@@ -395,6 +395,15 @@ func shippedQueriesMetrics(t *testing.T) []string {
 // created right after the restart is Ready at once.
 func TestE2E_RestartIsFree(t *testing.T) {
 	ns := namespace(t, "restart")
+	mgrMu.Lock()
+	defer mgrMu.Unlock()
+	mgr.Stop()
+	args := []string{"--resync-period", "2m", "--watch-namespaces", ns}
+	first, err := startManager(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr = first
 	var b strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&b, "---\napiVersion: spaces.avayacloud.com/v1alpha1\nkind: Space\nmetadata: {name: steady-%02d}\nspec: {title: Steady %02d, credentialsRef: {name: spaces-credentials}}\n", i, i)
@@ -402,9 +411,7 @@ func TestE2E_RestartIsFree(t *testing.T) {
 	kubectl(t, b.String(), "apply", "-n", ns, "-f", "-")
 	kubectl(t, "", "wait", "--for=condition=Ready", "spaces", "--all", "-n", ns, "--timeout=120s")
 
-	mgrMu.Lock()
-	defer mgrMu.Unlock()
-	mgr.Stop()
+	first.Stop()
 	gets := func() int {
 		state, err := st.State(context.Background())
 		if err != nil {
@@ -413,7 +420,7 @@ func TestE2E_RestartIsFree(t *testing.T) {
 		return state.Calls["GET /spaces/{id}"]
 	}
 	before := gets()
-	restarted, err := startManager("--resync-period", "2m", "--watch-namespaces", ns)
+	restarted, err := startManager(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
