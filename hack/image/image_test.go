@@ -227,4 +227,3 @@ func selfSigned(t *testing.T) string {
 	}
 	return path
 }
-
