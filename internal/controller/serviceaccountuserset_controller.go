@@ -170,21 +170,7 @@ func (r *ServiceAccountUserSetReconciler) existing(ctx context.Context, api user
 	if err != nil {
 		return nil, err
 	}
-	return usersByEmail(users), nil
-}
-
-// usersByEmail indexes users by every address they have, in lower case.
-func usersByEmail(users []spaces.User) map[string]spaces.User {
-	out := map[string]spaces.User{}
-	for _, u := range users {
-		for _, e := range u.Emails {
-			out[strings.ToLower(e.Value)] = u
-		}
-		if u.Username != "" {
-			out[strings.ToLower(u.Username)] = u
-		}
-	}
-	return out
+	return spaces.UsersByEmail(users), nil
 }
 
 // conflicts maps each email of the set that an older set also names to that

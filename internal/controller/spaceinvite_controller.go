@@ -580,7 +580,7 @@ func (r *SpaceInviteReconciler) resolveUserIDs(ctx context.Context, s *inviteSco
 		ctrl.LoggerFrom(ctx).V(1).Info("Could not look up invitees' user ids; inviting by email", "spaceInvite", klog.KObj(s.inv), "error", spaces.Sanitize(err.Error()))
 		return
 	}
-	byEmail := usersByEmail(users)
+	byEmail := spaces.UsersByEmail(users)
 	for _, i := range idx {
 		if u, ok := byEmail[strings.ToLower(next[i].Email)]; ok && next[i].UserID == "" {
 			next[i].UserID = u.ID

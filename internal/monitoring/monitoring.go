@@ -6,6 +6,8 @@ package monitoring
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -128,4 +130,54 @@ func MetricNames(query string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// The shipped alerts and dashboard, relative to the repository root.
+const (
+	RulesFile     = "config/prometheus/rules.yaml"
+	DashboardFile = "config/grafana/spaces-operator-dashboard.json"
+)
+
+// Shipped reads the alerts and the dashboard under the repository root and
+// returns the rules and every metric their queries read (sorted, once
+// each).
+func Shipped(root string) ([]Rule, []string, error) {
+	rulesDoc, err := os.ReadFile(filepath.Join(root, RulesFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	dashDoc, err := os.ReadFile(filepath.Join(root, DashboardFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err := Rules(rulesDoc)
+	if err != nil {
+		return nil, nil, err
+	}
+	queries, err := DashboardQueries(dashDoc)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rules {
+		queries = append(queries, r.Expr)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, q := range queries {
+		n, err := MetricNames(q)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(n) == 0 {
+			return nil, nil, fmt.Errorf("%q queries no metric", q)
+		}
+		for _, name := range n {
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return rules, names, nil
 }

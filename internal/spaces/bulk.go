@@ -138,15 +138,7 @@ func (c *Client) verifyBulk(ctx context.Context, ops []BulkOperation) ([]BulkRes
 	if err != nil {
 		return nil, err
 	}
-	byEmail := map[string]User{}
-	for _, u := range users {
-		for _, e := range u.Emails {
-			byEmail[strings.ToLower(e.Value)] = u
-		}
-		if u.Username != "" {
-			byEmail[strings.ToLower(u.Username)] = u
-		}
-	}
+	byEmail := UsersByEmail(users)
 	const note = "Spaces' answer could not be read; checked by reading the user back"
 	out := make([]BulkResult, len(ops))
 	for i, op := range ops {
@@ -171,4 +163,18 @@ func orElse(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// UsersByEmail indexes users by every address they have, in lower case.
+func UsersByEmail(users []User) map[string]User {
+	out := map[string]User{}
+	for _, u := range users {
+		for _, e := range u.Emails {
+			out[strings.ToLower(e.Value)] = u
+		}
+		if u.Username != "" {
+			out[strings.ToLower(u.Username)] = u
+		}
+	}
+	return out
 }

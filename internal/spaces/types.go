@@ -37,7 +37,6 @@ func (s *Space) UnmarshalJSON(b []byte) error {
 	type plain Space
 	var wire struct {
 		plain
-		AltID    string `json:"id"`
 		Settings struct {
 			SpaceSettings
 			Restrict     []string      `json:"restrict"`
@@ -49,16 +48,13 @@ func (s *Space) UnmarshalJSON(b []byte) error {
 	}
 	*s = Space(wire.plain)
 	s.Settings = wire.Settings.SpaceSettings
-	if s.ID == "" {
-		s.ID = wire.AltID
-	}
 	if s.Restrict == nil {
 		s.Restrict = wire.Settings.Restrict
 	}
 	if s.MsgRetention == nil {
 		s.MsgRetention = wire.Settings.MsgRetention
 	}
-	return nil
+	return idWhereMissing(b, &s.ID)
 }
 
 // SpaceSettings are the settings of a space the operator reads or writes.
@@ -137,18 +133,10 @@ type User struct {
 // UnmarshalJSON reads a user liberally: "id" where "_id" is missing.
 func (u *User) UnmarshalJSON(b []byte) error {
 	type plain User
-	var wire struct {
-		plain
-		AltID string `json:"id"`
-	}
-	if err := json.Unmarshal(b, &wire); err != nil {
+	if err := json.Unmarshal(b, (*plain)(u)); err != nil {
 		return err
 	}
-	*u = User(wire.plain)
-	if u.ID == "" {
-		u.ID = wire.AltID
-	}
-	return nil
+	return idWhereMissing(b, &u.ID)
 }
 
 // UserEmail is one of a user's addresses.
@@ -254,17 +242,25 @@ type Invite struct {
 // UnmarshalJSON reads "id" where "_id" is missing.
 func (i *Invite) UnmarshalJSON(b []byte) error {
 	type plain Invite
-	var wire struct {
-		plain
-		AltID string `json:"id"`
-	}
-	if err := json.Unmarshal(b, &wire); err != nil {
+	if err := json.Unmarshal(b, (*plain)(i)); err != nil {
 		return err
 	}
-	*i = Invite(wire.plain)
-	if i.ID == "" {
-		i.ID = wire.AltID
+	return idWhereMissing(b, &i.ID)
+}
+
+// idWhereMissing sets *id from the object's "id" when its "_id" gave none:
+// Spaces' objects carry _id, and some answers may carry id instead.
+func idWhereMissing(b []byte, id *string) error {
+	if *id != "" {
+		return nil
 	}
+	var alt struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &alt); err != nil {
+		return err
+	}
+	*id = alt.ID
 	return nil
 }
 

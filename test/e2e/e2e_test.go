@@ -152,7 +152,11 @@ func TestE2E_ProbesAndMetrics(t *testing.T) {
 	}
 	// The shipped alerts and dashboard query controller-runtime's metrics
 	// too: a running manager exports each (internal/monitoring checks ours).
-	for _, name := range shippedQueriesMetrics(t) {
+	_, names, err := monitoring.Shipped(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
 		if (strings.HasPrefix(name, "controller_runtime_") || strings.HasPrefix(name, "workqueue_")) && !strings.Contains(body, "\n"+name+"{") {
 			t.Errorf("the alerts or dashboard query %s, which /metrics lacks", name)
 		}
@@ -353,40 +357,6 @@ spec:
 	if out := kubectl(t, "", "get", "secret", "spaces-credentials", "-n", "ops", "-o", "jsonpath={.metadata.finalizers}"); !strings.Contains(out, "spaces.avayacloud.com/in-use") {
 		t.Fatalf("default credentials finalizers: %q", out)
 	}
-}
-
-// shippedQueriesMetrics names every metric config/prometheus and
-// config/grafana query.
-func shippedQueriesMetrics(t *testing.T) []string {
-	t.Helper()
-	rulesDoc, err := os.ReadFile(filepath.Join("..", "..", "config", "prometheus", "rules.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dashDoc, err := os.ReadFile(filepath.Join("..", "..", "config", "grafana", "spaces-operator-dashboard.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := monitoring.Rules(rulesDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries, err := monitoring.DashboardQueries(dashDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rules {
-		queries = append(queries, r.Expr)
-	}
-	var names []string
-	for _, q := range queries {
-		n, err := monitoring.MetricNames(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n...)
-	}
-	return names
 }
 
 // TestE2E_RestartIsFree: a manager started over 40 Ready Spaces does not

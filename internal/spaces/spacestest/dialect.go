@@ -50,9 +50,12 @@ const (
 	DialectInviteAnswerObject = "invite-answer-object"
 )
 
+// DialectSwitch is one switch and what it changes.
+type DialectSwitch struct{ Name, Effect string }
+
 // DialectSwitches lists every switch with what it changes, in the order
 // `spaces-fake --dialect list` prints them.
-var DialectSwitches = []struct{ Name, Effect string }{
+var DialectSwitches = []DialectSwitch{
 	{DialectSettingsNested, "spaces carry restrict and msgRetention under settings, not at the top (a public sample reads them there); writes take either place"},
 	{DialectSettingsReplace, "POST /spaces/{id} with settings replaces the whole settings object: settings it leaves out go back to their defaults"},
 	{DialectMembersLinks, "GET /spaces/{id}/members sends nextPageUrl/previousPageUrl, and a next link even on the last page"},
@@ -87,7 +90,7 @@ func ParseDialect(s string) (Dialect, error) {
 			for _, sw := range DialectSwitches {
 				d[sw.Name] = true
 			}
-		case slices.ContainsFunc(DialectSwitches, func(sw struct{ Name, Effect string }) bool { return sw.Name == name }):
+		case slices.ContainsFunc(DialectSwitches, func(sw DialectSwitch) bool { return sw.Name == name }):
 			d[name] = true
 		default:
 			return nil, fmt.Errorf("unknown dialect switch %q (known: all, %s)", name, strings.Join(DialectNames(), ", "))
