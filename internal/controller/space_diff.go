@@ -1,40 +1,63 @@
 package controller
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 )
+
+// difference is one managed field where Spaces differs from the spec, in
+// words: its spec path, what Spaces has, what the spec says.
+type difference struct{ field, has, wants string }
+
+func (d difference) String() string {
+	return d.field + ": Spaces has " + d.has + ", the spec says " + d.wants
+}
 
 // diffSpace compares the managed fields of spec with the observed space and
 // returns the partial update that brings Spaces to the spec, with the names
 // of the fields it changes (spec field paths, for events). Fields the spec
 // leaves out are not managed and never appear.
 func diffSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.SpaceUpdate, []string) {
-	var u spaces.SpaceUpdate
+	u, diffs := compareSpace(spec, observed)
 	var fields []string
+	for _, d := range diffs {
+		fields = append(fields, d.field)
+	}
+	return u, fields
+}
+
+// compareSpace is diffSpace with each difference worded.
+func compareSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.SpaceUpdate, []difference) {
+	var u spaces.SpaceUpdate
+	var diffs []difference
+	differ := func(field string, has, wants any) {
+		diffs = append(diffs, difference{field, fmt.Sprint(has), fmt.Sprint(wants)})
+	}
 	if spec.Title != observed.Title {
 		u.Title = &spec.Title
-		fields = append(fields, "title")
+		differ("title", strconv.Quote(observed.Title), strconv.Quote(spec.Title))
 	}
 	if spec.Description != nil && *spec.Description != observed.Description {
 		u.Description = spec.Description
-		fields = append(fields, "description")
+		differ("description", strconv.Quote(observed.Description), strconv.Quote(*spec.Description))
 	}
 	st := spec.Settings
 	if st == nil {
-		return u, fields
+		return u, diffs
 	}
 	settings := &spaces.SpaceSettingsUpdate{}
 	if st.MemberOnly != nil && *st.MemberOnly != deref(observed.Settings.MemberOnly) {
 		settings.MemberOnly = st.MemberOnly
-		fields = append(fields, "settings.memberOnly")
+		differ("settings.memberOnly", deref(observed.Settings.MemberOnly), *st.MemberOnly)
 	}
 	if st.AllowPasswordInURL != nil && *st.AllowPasswordInURL != deref(observed.Settings.AllowPasswordInURL) {
 		settings.AllowPasswordInURL = st.AllowPasswordInURL
-		fields = append(fields, "settings.allowPasswordInURL")
+		differ("settings.allowPasswordInURL", deref(observed.Settings.AllowPasswordInURL), *st.AllowPasswordInURL)
 	}
 	var allGuests *bool
 	if pr := observed.Settings.PasswordRequired; pr != nil {
@@ -42,7 +65,7 @@ func diffSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.S
 	}
 	if st.GuestsRequirePassword != nil && *st.GuestsRequirePassword != deref(allGuests) {
 		settings.PasswordRequired = &spaces.PasswordRequired{AllGuests: st.GuestsRequirePassword}
-		fields = append(fields, "settings.guestsRequirePassword")
+		differ("settings.guestsRequirePassword", deref(allGuests), *st.GuestsRequirePassword)
 	}
 	if *settings != (spaces.SpaceSettingsUpdate{}) {
 		u.Settings = settings
@@ -59,7 +82,7 @@ func diffSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.S
 				restrict = []string{}
 			}
 			u.Restrict = &restrict
-			fields = append(fields, "settings.denyGuestHistory")
+			differ("settings.denyGuestHistory", has, *st.DenyGuestHistory)
 		}
 	}
 	if mr := st.MessageRetention; mr != nil {
@@ -75,10 +98,18 @@ func diffSpace(spec *spacesv1alpha1.SpaceSpec, observed *spaces.Space) (spaces.S
 			// notInheritParentPolicy is not ours to decide: keep it.
 			want.NotInheritParentPolicy = have.NotInheritParentPolicy
 			u.MsgRetention = &want
-			fields = append(fields, "settings.messageRetention")
+			differ("settings.messageRetention", retentionWords(*have), retentionWords(want))
 		}
 	}
-	return u, fields
+	return u, diffs
+}
+
+// retentionWords is a retention policy as the spec words it.
+func retentionWords(rt spaces.MsgRetention) string {
+	if rt.RetentionType == spaces.RetentionTypeDeleteAfterDays {
+		return fmt.Sprintf("%s %d", spacesv1alpha1.RetentionDeleteAfterDays, rt.RetentionLength)
+	}
+	return string(spacesv1alpha1.RetentionForever)
 }
 
 // diffOwnSpace is diffSpace for the object's own space: a description

@@ -39,52 +39,12 @@ func (r *SpaceReconciler) observeSpace(ctx context.Context, s *spaceScope, id st
 	}
 	s.status.SpaceID, s.status.URL = id, webURL(s.api.BaseURL(), id)
 	s.status.MemberCount = int32(len(observedSpace.Members))
-	_, fields := diffSpace(&s.space.Spec, observedSpace)
-	s.status.Differences = describeDifferences(&s.space.Spec, observedSpace, fields)
+	_, diffs := compareSpace(&s.space.Spec, observedSpace)
+	s.status.Differences = nil
+	for _, d := range diffs {
+		s.status.Differences = append(s.status.Differences, d.String())
+	}
 	return observed(s.status.Differences, "space "+id)
-}
-
-// describeDifferences words each differing field as "field: Spaces has X,
-// the spec says Y".
-func describeDifferences(spec *spacesv1alpha1.SpaceSpec, have *spaces.Space, fields []string) []string {
-	var out []string
-	say := func(field string, has, wants any) {
-		out = append(out, fmt.Sprintf("%s: Spaces has %v, the spec says %v", field, has, wants))
-	}
-	st := spec.Settings
-	for _, f := range fields {
-		switch f {
-		case "title":
-			say(f, fmt.Sprintf("%q", have.Title), fmt.Sprintf("%q", spec.Title))
-		case "description":
-			say(f, fmt.Sprintf("%q", have.Description), fmt.Sprintf("%q", *spec.Description))
-		case "settings.memberOnly":
-			say(f, deref(have.Settings.MemberOnly), *st.MemberOnly)
-		case "settings.allowPasswordInURL":
-			say(f, deref(have.Settings.AllowPasswordInURL), *st.AllowPasswordInURL)
-		case "settings.guestsRequirePassword":
-			var allGuests *bool
-			if have.Settings.PasswordRequired != nil {
-				allGuests = have.Settings.PasswordRequired.AllGuests
-			}
-			say(f, deref(allGuests), *st.GuestsRequirePassword)
-		case "settings.denyGuestHistory":
-			say(f, slices.Contains(have.Restrict, spaces.RestrictDenyGuestHistory), *st.DenyGuestHistory)
-		case "settings.messageRetention":
-			has := "Forever"
-			if rt := have.MsgRetention; rt != nil && rt.RetentionType == spaces.RetentionTypeDeleteAfterDays {
-				has = fmt.Sprintf("DeleteAfterDays %d", rt.RetentionLength)
-			}
-			wants := string(st.MessageRetention.Policy)
-			if st.MessageRetention.Days != nil {
-				wants += fmt.Sprintf(" %d", *st.MessageRetention.Days)
-			}
-			say(f, has, wants)
-		default:
-			out = append(out, f+": differs")
-		}
-	}
-	return out
 }
 
 // observeInvites is the reconcile of a SpaceInvite under management
