@@ -456,6 +456,7 @@ func limitationsMessage(limits []spacesv1alpha1.InviteLimitation, notRemoved []s
 // false only for a failure of the call itself.
 func (r *SpaceInviteReconciler) changeRole(ctx context.Context, s *inviteScope, st *spacesv1alpha1.InviteeStatus, members []spaces.Member, from string) (outcome, bool) {
 	to := st.Role
+	refused := "is " + from + ", not " + string(to) + ": Spaces does not let the service app change roles; change it in Spaces"
 	switch {
 	case to == spacesv1alpha1.RoleGuest:
 		st.Message = "is " + from + "; Spaces' attendee route cannot make someone a guest (it takes admin or member): remove them from the space and they are invited again as guest"
@@ -464,14 +465,14 @@ func (r *SpaceInviteReconciler) changeRole(ctx context.Context, s *inviteScope, 
 		st.Message = "invited as " + from + "; a role is changed by user id, and they have no Spaces account yet: remove the invitee and add it back with the new role"
 		return outcome{}, true
 	case s.limited(spacesv1alpha1.LimitationRoleChanges):
-		st.Message = "is " + from + ", not " + string(to) + ": Spaces does not let the service app change roles; change it in Spaces"
+		st.Message = refused
 		return outcome{}, true
 	}
 	ctrl.LoggerFrom(ctx).Info("Changing a member's role", "spaceInvite", klog.KObj(s.inv), "member", st.UserID, "role", to)
 	if _, err := s.api.SetAttendee(ctx, s.spaceID, st.UserID, string(to)); err != nil {
 		if r.refusedFeature(ctx, s, members, err) {
 			s.limit(spacesv1alpha1.LimitationRoleChanges)
-			st.Message = "is " + from + ", not " + string(to) + ": Spaces does not let the service app change roles; change it in Spaces"
+			st.Message = refused
 			return outcome{}, true
 		}
 		return failed(err, true), false

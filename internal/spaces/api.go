@@ -197,7 +197,7 @@ func (c *Client) ColleaguesBulk(ctx context.Context, emails []string) ([]User, e
 		if p.Data == nil {
 			// null or {}: not "nobody exists", which a user set would
 			// answer with creates.
-			return users, &Error{Kind: KindUnavailable, Endpoint: EndpointColleaguesBulk, StatusCode: http.StatusOK, Message: "the answer holds no data list"}
+			return users, noDataList(EndpointColleaguesBulk)
 		}
 		users = append(users, p.Data...)
 	}
@@ -263,7 +263,7 @@ func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, li
 		if p.Data == nil {
 			// null, {} or a list under another name: not "nothing there",
 			// which recovery would take as "the create did not land".
-			return nil, &Error{Kind: KindUnavailable, Endpoint: r.ep, StatusCode: http.StatusOK, Message: "the answer holds no data list"}
+			return nil, noDataList(r.ep)
 		}
 		if len(p.Data) == 0 {
 			return items, nil // an empty page ends a listing, whatever its links say
@@ -300,4 +300,11 @@ func getPages[T any](ctx context.Context, c *Client, r request, pageSize int, li
 	}
 	return nil, &Error{Kind: KindUnavailable, Endpoint: r.ep, StatusCode: http.StatusOK,
 		Message: fmt.Sprintf("the listing goes on for more than %d pages; the operator reads no more", MaxPages)}
+}
+
+// noDataList is the error of a list answer without its data list (null,
+// {}, or a list under another name): never "nothing there", which the next
+// step would answer with a create.
+func noDataList(ep Endpoint) error {
+	return &Error{Kind: KindUnavailable, Endpoint: ep, StatusCode: http.StatusOK, Message: "the answer holds no data list"}
 }
