@@ -118,6 +118,12 @@ const (
 	AnnotationCreatePending = "spaces.avayacloud.com/create-pending"
 	// AnnotationSpaceID records the id of the space the operator created.
 	AnnotationSpaceID = "spaces.avayacloud.com/space-id"
+	// AnnotationSpaceIDProof vouches for the recorded space id until the
+	// status confirms it: an HMAC of the object's UID and the id, keyed by
+	// the service-app key, which nobody without the key can forge. A new
+	// space's id is recorded in one metadata write, and its status written
+	// once after the settings write; the proof covers a crash in between.
+	AnnotationSpaceIDProof = "spaces.avayacloud.com/space-id-proof"
 	// AnnotationRecreate set to "true" asks the operator to create a new space
 	// for a Space whose space was deleted in Spaces; it is removed once done.
 	AnnotationRecreate = "spaces.avayacloud.com/recreate"

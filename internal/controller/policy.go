@@ -34,16 +34,26 @@ func inDomains(p credentials.Policy, email string) bool {
 	return slices.ContainsFunc(p.EmailDomains, func(d string) bool { return strings.ToLower(d) == domain })
 }
 
-// adoptedSpace reports whether the space sp manages is not one the
-// operator created for it: spec.spaceID, or a recorded id its status (which
-// only the operator writes) does not confirm, as a forged annotation.
-func adoptedSpace(sp *spacesv1alpha1.Space, id string) bool {
-	return sp.Spec.SpaceID != "" || sp.Status.SpaceID != id
+// createdHere reports whether id is the space the operator created for sp:
+// not spec.spaceID, and its status (which only the operator writes) says
+// so, or the recorded id carries the operator's proof (a crash came
+// between recording the id and writing the status). A recorded id without
+// either, as a forged annotation, counts as an adoption.
+func createdHere(cred *credentials.Credential, sp *spacesv1alpha1.Space, id string) bool {
+	switch {
+	case id == "" || sp.Spec.SpaceID != "":
+		return false
+	case sp.Status.SpaceID == id:
+		return true
+	default:
+		return cred != nil && sp.Annotations[spacesv1alpha1.AnnotationSpaceID] == id &&
+			cred.Vouched(sp.UID, id, sp.Annotations[spacesv1alpha1.AnnotationSpaceIDProof])
+	}
 }
 
 // checkSpace is what a Space may do under its policy: create (with an
-// owner: act as them), or manage the space id.
-func checkSpace(p credentials.Policy, sp *spacesv1alpha1.Space, id string) (outcome, bool) {
+// owner: act as them), or manage the space id (own: createdHere).
+func checkSpace(p credentials.Policy, sp *spacesv1alpha1.Space, id string, own bool) (outcome, bool) {
 	if p.Unrestricted() {
 		return outcome{}, true
 	}
@@ -54,7 +64,7 @@ func checkSpace(p credentials.Policy, sp *spacesv1alpha1.Space, id string) (outc
 		return notAllowed(p, "spec.allow.actAs", "creating spaces on a user's behalf (spec.owner)"), false
 	case id == "" && sp.Spec.Owner != "" && !inDomains(p, sp.Spec.Owner):
 		return notAllowed(p, "spec.emailDomains", fmt.Sprintf("spec.owner %s, outside its email domains", sp.Spec.Owner)), false
-	case id != "" && adoptedSpace(sp, id) && !p.Allow.AdoptSpaces:
+	case id != "" && !own && !p.Allow.AdoptSpaces:
 		return notAllowed(p, "spec.allow.adoptSpaces", fmt.Sprintf("managing space %s, which the operator did not create for this Space", id)), false
 	}
 	return outcome{}, true
@@ -63,13 +73,13 @@ func checkSpace(p credentials.Policy, sp *spacesv1alpha1.Space, id string) (outc
 // mayDeleteSpace says whether deletionPolicy Delete may delete the space:
 // one the object created needs allow.deleteSpaces, an adopted one
 // allow.adoptSpaces too. The reason is "" when it may.
-func mayDeleteSpace(p credentials.Policy, sp *spacesv1alpha1.Space, id string) string {
+func mayDeleteSpace(p credentials.Policy, own bool) string {
 	switch {
 	case p.Unrestricted():
 		return ""
 	case !p.Allow.DeleteSpaces:
 		return fmt.Sprintf("ClusterSpacesAccount %q does not allow deleting spaces (spec.allow.deleteSpaces)", p.Account)
-	case adoptedSpace(sp, id) && !p.Allow.AdoptSpaces:
+	case !own && !p.Allow.AdoptSpaces:
 		return fmt.Sprintf("ClusterSpacesAccount %q does not allow deleting a space the operator did not create (spec.allow.adoptSpaces)", p.Account)
 	}
 	return ""

@@ -99,8 +99,12 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 }
 
 func (r *SpaceReconciler) reconcileLive(ctx context.Context, s *spaceScope) outcome {
-	if err := ensureFinalizer(ctx, r.Client, s.space); err != nil {
-		return failed(err, false)
+	// A space about to be created gets its finalizer with the
+	// create-pending mark, in one write; until then nothing needs it.
+	if !aboutToCreate(s.space) {
+		if err := ensureFinalizer(ctx, r.Client, s.space); err != nil {
+			return failed(err, false)
+		}
 	}
 	if s.space.Spec.Suspend {
 		return suspended()
@@ -128,7 +132,7 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		r.clearCreatePending(ctx, s)
 	}
 	if id == "" {
-		if o, ok := checkSpace(s.policy, s.space, ""); !ok {
+		if o, ok := checkSpace(s.policy, s.space, "", false); !ok {
 			return o
 		}
 		var o outcome
@@ -144,7 +148,7 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 		if !ok {
 			return o
 		}
-		if o, ok := checkSpace(s.policy, s.space, id); !ok {
+		if o, ok := checkSpace(s.policy, s.space, id, createdHere(s.cred, s.space, id)); !ok {
 			return o
 		}
 		if recordingUnfinished(s.space) {
@@ -271,6 +275,12 @@ func recordedSpaceID(sp *spacesv1alpha1.Space) string {
 	default:
 		return sp.Status.SpaceID
 	}
+}
+
+// aboutToCreate reports whether the Space has no space yet and is to get
+// one (not suspended, not ObserveOnly).
+func aboutToCreate(sp *spacesv1alpha1.Space) bool {
+	return recordedSpaceID(sp) == "" && !sp.Spec.Suspend && !observeOnly(sp.Spec.Management)
 }
 
 // annotationChanged passes updates that change the annotation key. Only

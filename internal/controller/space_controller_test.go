@@ -50,6 +50,11 @@ func TestSpaceReconciler_CreatesTheSpaceAndReportsReady(t *testing.T) {
 	if w.fake.Calls("POST /spaces/invite") != 1 || len(writes) == 0 || (len(reads) > 0 && reads[0].Before(writes[0])) {
 		t.Errorf("calls %v: want the create, then the settings write, then nothing until the resync", w.fake.AllCalls())
 	}
+	// And three writes to the object: the finalizer with the create-pending
+	// mark, the recorded id, the status once.
+	if n := w.spaceWritesIn(); n > 3 {
+		t.Errorf("%d Kubernetes writes to the new Space, want at most 3", n)
+	}
 	w.waitEvent("payments", spacesv1alpha1.ReasonCreated)
 	if notes := w.events("payments", spacesv1alpha1.ReasonUpdated); len(notes) != 0 {
 		t.Errorf("the settings applied at creation were reported as an update: %v", notes)

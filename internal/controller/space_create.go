@@ -44,7 +44,12 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 			return "", failed(err, false), false
 		}
 		sp.ObjectMeta = fresh.ObjectMeta
-		if id := fresh.Annotations[spacesv1alpha1.AnnotationSpaceID]; id != "" {
+		if id := fresh.Status.SpaceID; id != "" {
+			// Recorded, and the status written, since the cached copy.
+			sp.Status = fresh.Status
+			s.status = *fresh.Status.DeepCopy()
+		}
+		if id := recordedSpaceID(sp); id != "" {
 			return id, outcome{}, true
 		}
 	}
@@ -73,11 +78,6 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 		}
 		req.Invitees = []spaces.Invitee{{InviteeType: spaces.InviteeTypeUserID, Invitee: saID, Role: string(spacesv1alpha1.RoleAdmin)}}
 	}
-	// Said before the mark, so that nothing but the mark's own write stands
-	// between the mark and the create.
-	if err := r.writeStatus(ctx, s, progressing(spacesv1alpha1.ReasonProgressing, "Creating the space in Spaces")); err != nil {
-		return "", failed(err, false), false
-	}
 	next.at = r.Now()
 	next.until = next.at.Add(settleTime(s.api.RequestTimeout()))
 	next.title = sp.Spec.Title
@@ -89,6 +89,8 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 		sp.Annotations = map[string]string{}
 	}
 	sp.Annotations[spacesv1alpha1.AnnotationCreatePending] = next.String()
+	// The finalizer comes with the mark: one write before the create.
+	controllerutil.AddFinalizer(sp, spacesv1alpha1.Finalizer)
 	if err := r.Patch(ctx, sp, patch); err != nil {
 		return "", failed(err, false), false
 	}
@@ -344,22 +346,24 @@ func objectIDTime(id string) time.Time {
 }
 
 // recordSpaceID records the id of the space the object created or
-// recovered: first in status (the operator's own record, which tenants
-// cannot write, so it proves the space is the object's own creation), then
-// in the space-id annotation (its copy, which survives an export and
-// re-apply), dropping the create-pending and recreate annotations. A crash
-// between the two leaves the status, from which the next reconcile
-// finishes the annotation. The annotation patch needs no lock: setting the
-// id and dropping the mark may be repeated.
+// recovered in the space-id annotation, with the operator's proof of it,
+// dropping the create-pending and recreate annotations: one metadata
+// write, needing no lock (it may be repeated). status.spaceID, the
+// operator's own record, follows in the status written at the end of the
+// reconcile; until then the proof (which tenants cannot forge) tells the
+// id from a forged annotation, so a crash in between costs nothing. The
+// create ticket in the new space's description is replaced only after
+// this write, so there is no moment in which neither the mark nor the id
+// finds the space.
 func (r *SpaceReconciler) recordSpaceID(ctx context.Context, s *spaceScope, id string) error {
 	s.status.SpaceID = id
-	if s.space.Status.SpaceID != id {
-		if err := patchStatus(ctx, r.Client, s.space, func() { s.space.Status.SpaceID = id }); err != nil {
-			return err
-		}
+	var proof any
+	if v := s.cred.Vouch(s.space.UID, id); v != "" {
+		proof = v
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{
 		spacesv1alpha1.AnnotationSpaceID:       id,
+		spacesv1alpha1.AnnotationSpaceIDProof:  proof,
 		spacesv1alpha1.AnnotationCreatePending: nil,
 		spacesv1alpha1.AnnotationRecreate:      nil,
 	}}})
@@ -393,6 +397,7 @@ func (r *SpaceReconciler) clearCreatePending(ctx context.Context, s *spaceScope)
 func (r *SpaceReconciler) forgetSpace(ctx context.Context, s *spaceScope) error {
 	patch := client.MergeFromWithOptions(s.space.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	delete(s.space.Annotations, spacesv1alpha1.AnnotationSpaceID)
+	delete(s.space.Annotations, spacesv1alpha1.AnnotationSpaceIDProof)
 	if err := r.Patch(ctx, s.space, patch); err != nil {
 		return err
 	}
@@ -479,7 +484,7 @@ func (r *SpaceReconciler) deleteSpace(ctx context.Context, s *spaceScope) outcom
 			r.event(sp, corev1.EventTypeNormal, spacesv1alpha1.ReasonDeleted, "Left space %s in Spaces: another Space manages it", id)
 			return outcome{}
 		}
-		if why := mayDeleteSpace(s.policy, sp, id); why != "" {
+		if why := mayDeleteSpace(s.policy, createdHere(s.cred, sp, id)); why != "" {
 			r.event(sp, corev1.EventTypeWarning, spacesv1alpha1.ReasonNotAllowed, "Left space %s in Spaces (deletionPolicy Delete): %s", id, why)
 			return outcome{}
 		}

@@ -27,7 +27,7 @@ func (r *SpaceReconciler) observeSpace(ctx context.Context, s *spaceScope, id st
 	} else if !ok {
 		return o
 	}
-	if o, ok := checkSpace(s.policy, s.space, id); !ok {
+	if o, ok := checkSpace(s.policy, s.space, id, createdHere(s.cred, s.space, id)); !ok {
 		return o
 	}
 	observedSpace, err := s.api.GetSpace(ctx, id)

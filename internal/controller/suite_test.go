@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
@@ -107,7 +109,8 @@ func startSuite() error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{Scheme: scheme, Cache: CacheOptions(nil, ""), Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{Scheme: scheme, Cache: CacheOptions(nil, ""), Metrics: metricsserver.Options{BindAddress: "0"},
+		NewClient: countingSpaceWrites})
 	if err != nil {
 		panic(err)
 	}
@@ -150,6 +153,56 @@ func startSuite() error {
 		}
 	}()
 	return nil
+}
+
+// spaceWrites counts the manager's writes to Space objects, per namespace
+// (*atomic.Int64 by namespace).
+var spaceWrites sync.Map
+
+// countingSpaceWrites is the manager's client, counting its writes to
+// Spaces (of the object and its status) in spaceWrites.
+func countingSpaceWrites(cfg *rest.Config, opts client.Options) (client.Client, error) {
+	c, err := client.NewWithWatch(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	count := func(obj client.Object) {
+		if _, ok := obj.(*spacesv1alpha1.Space); ok {
+			n, _ := spaceWrites.LoadOrStore(obj.GetNamespace(), &atomic.Int64{})
+			n.(*atomic.Int64).Add(1)
+		}
+	}
+	return interceptor.NewClient(c, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			count(obj)
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			count(obj)
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			count(obj)
+			return c.Patch(ctx, obj, patch, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			count(obj)
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			count(obj)
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	}), nil
+}
+
+// spaceWritesIn is how many writes the manager made to Spaces in w's
+// namespace.
+func (w *world) spaceWritesIn() int64 {
+	if n, ok := spaceWrites.Load(w.ns); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // syncBuffer is a bytes.Buffer safe for the manager's goroutines.

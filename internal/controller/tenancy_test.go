@@ -145,8 +145,13 @@ func TestTenancy(t *testing.T) {
 	a.waitInvite("members", spacesv1alpha1.ReasonSynced, nil)
 	a.waitUserSet("users", spacesv1alpha1.ReasonSynced, nil)
 	before, _ := a.fake.Space(victim)
+	proofOfPayments := a.get("payments").Annotations[spacesv1alpha1.AnnotationSpaceIDProof]
+	if proofOfPayments == "" {
+		t.Fatal("the recorded id of a created space carries no proof")
+	}
 	bot, _ := a.fake.UserByEmail("a-bot@corp.example")
 	unclaimed := a.handMadeSpace("Loose Ends") // nobody's, made before any of B's objects
+	unclaimed2 := a.handMadeSpace("Odd Ends")
 	time.Sleep(1100 * time.Millisecond)        // ids and creation times count whole seconds
 
 	// Team B tries everything against team A.
@@ -171,6 +176,10 @@ func TestTenancy(t *testing.T) {
 	bSpace("forged-id-unclaimed", spacesv1alpha1.SpaceSpec{Title: "Loose Ends", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete},
 		map[string]string{spacesv1alpha1.AnnotationSpaceID: unclaimed})
 	b.waitReason("forged-id-unclaimed", spacesv1alpha1.ReasonNotAllowed)
+	// A proof is bound to its object: team A's, copied, vouches for nothing.
+	bSpace("forged-proof", spacesv1alpha1.SpaceSpec{Title: "Odd Ends", DeletionPolicy: spacesv1alpha1.DeletionPolicyDelete},
+		map[string]string{spacesv1alpha1.AnnotationSpaceID: unclaimed2, spacesv1alpha1.AnnotationSpaceIDProof: proofOfPayments})
+	b.waitReason("forged-proof", spacesv1alpha1.ReasonNotAllowed)
 	b.create(bob, &spacesv1alpha1.SpaceInvite{ObjectMeta: metav1.ObjectMeta{Name: "raw"}, Spec: spacesv1alpha1.SpaceInviteSpec{
 		SpaceID: victim, AccountRef: ref, Notify: spacesv1alpha1.NotifyEmail,
 		Invitees: []spacesv1alpha1.Invitee{{Email: "bob@corp.example", Role: spacesv1alpha1.RoleAdmin}, {Email: a.key.Subject, Role: spacesv1alpha1.RoleGuest}}}})
@@ -231,7 +240,7 @@ func TestTenancy(t *testing.T) {
 	}
 
 	// B deletes everything it made, Delete policies included.
-	for _, name := range []string{"steal", "steal-suspended", "forged-id", "forged-id-unclaimed", "forged-mark"} {
+	for _, name := range []string{"steal", "steal-suspended", "forged-id", "forged-id-unclaimed", "forged-proof", "forged-mark"} {
 		if err := bob.Delete(b.ctx, &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.ns}}); err != nil {
 			t.Fatal(err)
 		}
@@ -262,8 +271,10 @@ func TestTenancy(t *testing.T) {
 			t.Errorf("member %s: role %s, was %s", m.UserID, m.Role, want)
 		}
 	}
-	if _, ok := a.fake.Space(unclaimed); !ok {
-		t.Error("a forged id deleted a space nobody claims")
+	for _, id := range []string{unclaimed, unclaimed2} {
+		if _, ok := a.fake.Space(id); !ok {
+			t.Error("a forged id deleted a space nobody claims")
+		}
 	}
 	if u, _ := a.fake.UserByEmail("ceo@corp.example"); u.FirstName != ceo.FirstName {
 		t.Errorf("team B renamed an existing user: %+v", u)
@@ -276,9 +287,17 @@ func TestTenancy(t *testing.T) {
 			t.Errorf("team B created %s", email)
 		}
 	}
-	// And team A still works.
+	// And team A still works, even after a crash between recording the id
+	// and writing the status (the account does not allow adoption: the
+	// proof is what tells the id from a forged one).
+	sp := a.get("payments")
+	if err := patchStatus(a.ctx, k8s, sp, func() { sp.Status.SpaceID = "" }); err != nil {
+		t.Fatal(err)
+	}
 	a.edit("payments", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "Payments (renamed)" })
-	a.waitReady("payments")
+	if got := a.waitReady("payments").Status.SpaceID; got != victim {
+		t.Errorf("after the crash, the Space records space %q, want %s", got, victim)
+	}
 }
 
 func memberRoleIn(sp spacestest.Space, userID string) string {

@@ -6,7 +6,10 @@ package credentials
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -35,8 +38,38 @@ type Credential struct {
 	// KeyID is the key's kid.
 	KeyID string
 
+	// proofKey signs the operator's own records (Vouch).
+	proofKey []byte
+
 	mu     sync.Mutex
 	userID string
+}
+
+// Vouch is the proof that the operator recorded spaceID for the object
+// uid: an HMAC keyed by a digest of the service-app private key, which a
+// tenant who can edit annotations but not read the key cannot forge.
+func (c *Credential) Vouch(uid types.UID, spaceID string) string {
+	if len(c.proofKey) == 0 {
+		return ""
+	}
+	mac := hmac.New(sha256.New, c.proofKey)
+	mac.Write([]byte(string(uid) + "/" + spaceID))
+	return "v1." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Vouched reports whether proof is Vouch(uid, spaceID) under this key.
+func (c *Credential) Vouched(uid types.UID, spaceID, proof string) bool {
+	want := c.Vouch(uid, spaceID)
+	return want != "" && hmac.Equal([]byte(want), []byte(proof))
+}
+
+// proofKeyOf derives the key of Vouch from the private key, never the key
+// itself, under a label of its own.
+func proofKeyOf(key *spaces.ServiceKey) []byte {
+	h := sha256.New()
+	h.Write([]byte("spaces-operator space-id proof v1\x00"))
+	h.Write(x509.MarshalPKCS1PrivateKey(key.PrivateKey))
+	return h.Sum(nil)
 }
 
 // ServiceAccountID is the user id of the key's service account, asked of
@@ -410,7 +443,7 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsInvalid, Message: fmt.Sprintf(
 			"%s is not an absolute http(s) URL", from)}
 	}
-	return &Credential{Secret: k.secret, Client: c, Subject: key.Subject, KeyID: key.KeyID}, nil
+	return &Credential{Secret: k.secret, Client: c, Subject: key.Subject, KeyID: key.KeyID, proofKey: proofKeyOf(key)}, nil
 }
 
 // limiter is the request budget of a service app (its iss) at one API: the
