@@ -152,7 +152,7 @@ func TestTenancy(t *testing.T) {
 	bot, _ := a.fake.UserByEmail("a-bot@corp.example")
 	unclaimed := a.handMadeSpace("Loose Ends") // nobody's, made before any of B's objects
 	unclaimed2 := a.handMadeSpace("Odd Ends")
-	time.Sleep(1100 * time.Millisecond)        // ids and creation times count whole seconds
+	time.Sleep(1100 * time.Millisecond) // ids and creation times count whole seconds
 
 	// Team B tries everything against team A.
 	bSpace := func(name string, spec spacesv1alpha1.SpaceSpec, annotations map[string]string) {
