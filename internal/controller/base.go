@@ -2,8 +2,9 @@ package controller
 
 import (
 	"context"
-	"math/rand/v2"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,12 +36,17 @@ type Reconciler struct {
 	// MaxConcurrentReconciles per kind (default 4).
 	MaxConcurrentReconciles int
 
-	// looked holds the UIDs of the objects this process has reconciled.
-	looked *sync.Map
+	// looked holds the UIDs of the objects this process has reconciled;
+	// deferred counts the first looks it spread.
+	looked   *sync.Map
+	deferred *atomic.Uint64
+	// driftBooked holds, by UID, when the drift check an object booked in
+	// its service app's drift share may go.
+	driftBooked *sync.Map
 }
 
 func (r *Reconciler) setDefaults() {
-	r.looked = &sync.Map{}
+	r.looked, r.deferred, r.driftBooked = &sync.Map{}, &atomic.Uint64{}, &sync.Map{}
 	if r.ResyncPeriod <= 0 {
 		r.ResyncPeriod = DefaultResyncPeriod
 	}
@@ -103,7 +109,10 @@ func (r *Reconciler) abandoned(ctx context.Context, obj client.Object) (bool, er
 // Ready at their generation when this process started (a restart, a
 // rollout, a leader failover): instead of re-reading the whole fleet at
 // once, one Spaces call each ahead of any new work, each object's first
-// look comes at a random moment within one resync period, at low priority.
+// look comes later within one resync period, at low priority, evenly
+// spread: the k-th deferred object waits frac(k·φ) of the period, a
+// sequence that fills every stretch of the period in proportion to its
+// length whatever the number of objects (random waits would bunch).
 // busy objects (work left over, such as duplicates to delete) are looked
 // at now. It reports whether the reconcile ends here.
 func (r *Reconciler) deferFirstLook(obj client.Object, status *spacesv1alpha1.CommonStatus, busy bool) (ctrl.Result, bool) {
@@ -113,9 +122,59 @@ func (r *Reconciler) deferFirstLook(obj client.Object, status *spacesv1alpha1.Co
 	if _, seen := r.looked.LoadOrStore(obj.GetUID(), true); seen || busy || !obj.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, false
 	}
-	ready := meta.FindStatusCondition(status.Conditions, spacesv1alpha1.ConditionReady)
-	if ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != obj.GetGeneration() || status.ObservedGeneration != obj.GetGeneration() {
+	if !readyAtGeneration(obj, status) {
 		return ctrl.Result{}, false
 	}
-	return ctrl.Result{RequeueAfter: time.Second + time.Duration(rand.Int64N(int64(r.ResyncPeriod))), Priority: new(handler.LowPriority)}, true
+	k := r.deferred.Add(1)
+	_, frac := math.Modf(float64(k) * math.Phi)
+	return ctrl.Result{RequeueAfter: time.Second + time.Duration(frac*float64(r.ResyncPeriod)), Priority: new(handler.LowPriority)}, true
+}
+
+// readyAtGeneration reports whether the object is Ready and its status is
+// about its current generation: a reconcile of it is a drift check.
+func readyAtGeneration(obj client.Object, status *spacesv1alpha1.CommonStatus) bool {
+	ready := meta.FindStatusCondition(status.Conditions, spacesv1alpha1.ConditionReady)
+	return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == obj.GetGeneration() &&
+		status.ObservedGeneration == obj.GetGeneration() && obj.GetDeletionTimestamp().IsZero()
+}
+
+// driftTurn makes a drift check (a reconcile of an object Ready at its
+// generation) take its turn in its service app's drift share, booking
+// cost requests: it goes on now (ok), or the outcome defers it to its
+// turn, when it goes on without booking again. Objects created or changed
+// are not held back: they are not Ready at their generation.
+func (r *Reconciler) driftTurn(ctx context.Context, obj client.Object, status *spacesv1alpha1.CommonStatus, cred *credentials.Credential, cost int) (outcome, bool) {
+	if r.driftBooked == nil || cred == nil || cred.Client == nil || cred.Client.Limiter() == nil || !readyAtGeneration(obj, status) {
+		return outcome{}, true
+	}
+	now := time.Now()
+	if v, ok := r.driftBooked.Load(obj.GetUID()); ok {
+		if at := v.(time.Time); now.Before(at) {
+			return deferred(at.Sub(now)), false
+		}
+		r.driftBooked.Delete(obj.GetUID())
+		return outcome{}, true
+	}
+	wait, stretching := cred.Client.Limiter().ReserveDrift(cost, r.ResyncPeriod)
+	driftPeriod.WithLabelValues(cred.Issuer).Set((r.ResyncPeriod + wait).Seconds())
+	if stretching {
+		ctrl.LoggerFrom(ctx).Info("Drift checks stretch beyond the resync period: the service app's drift share cannot re-read every object once a period; raise --api-qps (as far as Spaces allows), --drift-share or --resync-period",
+			"serviceApp", cred.Issuer, "resyncPeriod", r.ResyncPeriod.String(), "effectivePeriod", (r.ResyncPeriod + wait).Round(time.Second).String(),
+			"driftRequestsPerSecond", cred.Client.Limiter().DriftRate())
+	}
+	if wait < minDriftWait {
+		return outcome{}, true
+	}
+	r.driftBooked.Store(obj.GetUID(), now.Add(wait))
+	return deferred(wait), false
+}
+
+// minDriftWait is the shortest wait worth a trip through the queue.
+const minDriftWait = 50 * time.Millisecond
+
+// forgetDrift drops an object's booking (it is being deleted).
+func (r *Reconciler) forgetDrift(obj client.Object) {
+	if r.driftBooked != nil {
+		r.driftBooked.Delete(obj.GetUID())
+	}
 }

@@ -9,9 +9,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 )
+
+// driftPeriod is how often drift checks come round, by service app: the
+// resync period, stretched when the drift share of the app's request
+// budget cannot re-read every object once a period (N / (share × qps)).
+var driftPeriod = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "spaces_operator_drift_period_seconds",
+	Help: "Effective period of the drift checks of a service app's objects: --resync-period, or longer when its drift share of --api-qps cannot re-read them all in that time.",
+}, []string{"service_app"})
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(driftPeriod)
+}
 
 // ObjectsCollector exports spaces_operator_objects{kind,ready,stalled,reason}:
 // how many objects of each kind are Ready (True), not (False) or not yet

@@ -39,6 +39,9 @@ const (
 	phaseStalled
 	// phaseSuspended: spec.suspend.
 	phaseSuspended
+	// phaseDeferred: a drift check waiting for its turn in its service
+	// app's drift share (retryAfter); nothing is written.
+	phaseDeferred
 )
 
 // outcome is the result of one reconcile, in words for the user.
@@ -84,6 +87,11 @@ func stalledButResync(reason, message string) outcome {
 	o := stalled(reason, message)
 	o.resync = true
 	return o
+}
+
+// deferred is a drift check that comes back after wait.
+func deferred(wait time.Duration) outcome {
+	return outcome{phase: phaseDeferred, retryAfter: wait}
 }
 
 func progressing(reason, message string) outcome {
@@ -149,6 +157,8 @@ func (o outcome) result(resync, stalledFor time.Duration) (ctrl.Result, error) {
 			return ctrl.Result{RequeueAfter: jitter(min(max(stalledFor, stallRetryMin), stallRetryMax)), Priority: low}, nil
 		}
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(o.reason + ": " + o.message))
+	case phaseDeferred:
+		return ctrl.Result{RequeueAfter: o.retryAfter, Priority: low}, nil
 	case phaseProgressing:
 		if o.err != nil {
 			return ctrl.Result{}, o.err
@@ -175,7 +185,7 @@ func applyConditions(status *spacesv1alpha1.CommonStatus, generation int64, o ou
 		set(spacesv1alpha1.ConditionSynced, metav1.ConditionFalse, spacesv1alpha1.ReasonDiffers, o.message)
 	case o.phase == phaseSynced:
 		set(spacesv1alpha1.ConditionSynced, metav1.ConditionTrue, o.reason, "")
-	case o.phase != 0:
+	case o.phase != 0 && o.phase != phaseDeferred:
 		set(spacesv1alpha1.ConditionSynced, metav1.ConditionFalse, o.reason, o.message)
 	}
 	switch o.phase {
@@ -284,7 +294,7 @@ func patchStatus(ctx context.Context, c client.Client, obj client.Object, set fu
 // warnOnTransition emits a warning event when an object enters a failure
 // reason it was not already in; reasons equal condition reasons.
 func warnOnTransition(rec recorder.EventRecorder, obj runtime.Object, persisted *spacesv1alpha1.CommonStatus, o outcome) {
-	if o.phase == phaseSynced || o.phase == phaseSuspended || o.reason == spacesv1alpha1.ReasonProgressing || o.reason == readyReason(persisted) {
+	if o.phase == phaseSynced || o.phase == phaseSuspended || o.phase == phaseDeferred || o.reason == spacesv1alpha1.ReasonProgressing || o.reason == readyReason(persisted) {
 		return
 	}
 	emit(rec, obj, corev1.EventTypeWarning, o.reason, "%s", o.message)

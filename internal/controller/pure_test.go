@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -391,15 +393,19 @@ func TestPlanUsers_CreateStillOut(t *testing.T) {
 // TestDeferFirstLook: after a start, an object already Ready at its
 // generation is first looked at at a random moment within one resync
 // period, behind new work; anything else, and every later look, at once.
+// testSpace is a Space at generation whose status was last written at
+// observed, with Ready ready.
+func testSpace(uid string, generation, observed int64, ready metav1.ConditionStatus) *spacesv1alpha1.Space {
+	sp := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Generation: generation}}
+	sp.Status.ObservedGeneration = observed
+	sp.Status.Conditions = []metav1.Condition{{Type: spacesv1alpha1.ConditionReady, Status: ready, ObservedGeneration: observed, Reason: "x"}}
+	return sp
+}
+
 func TestDeferFirstLook(t *testing.T) {
 	r := &Reconciler{ResyncPeriod: time.Minute}
 	r.setDefaults()
-	space := func(uid string, generation, observed int64, ready metav1.ConditionStatus) *spacesv1alpha1.Space {
-		sp := &spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Generation: generation}}
-		sp.Status.ObservedGeneration = observed
-		sp.Status.Conditions = []metav1.Condition{{Type: spacesv1alpha1.ConditionReady, Status: ready, ObservedGeneration: observed, Reason: "x"}}
-		return sp
-	}
+	space := testSpace
 	ready := space("ready", 2, 2, metav1.ConditionTrue)
 	res, later := r.deferFirstLook(ready, &ready.Status.CommonStatus, false)
 	if !later || res.RequeueAfter < time.Second || res.RequeueAfter > time.Minute+time.Second || res.Priority == nil || *res.Priority != handler.LowPriority {
@@ -419,6 +425,133 @@ func TestDeferFirstLook(t *testing.T) {
 	} {
 		if _, later := r.deferFirstLook(tc.sp, &tc.sp.Status.CommonStatus, tc.busy); later {
 			t.Errorf("%s: deferred", name)
+		}
+	}
+}
+
+// TestDeferFirstLook_SpreadsEvenly: after a restart with 1,000 Ready
+// objects, every tenth of the resync period gets a tenth of the first
+// looks (within 2 %, where random waits would stray by about 10 %), so
+// the first minute after a restart costs N × 60 s / period calls.
+func TestDeferFirstLook_SpreadsEvenly(t *testing.T) {
+	r := &Reconciler{ResyncPeriod: 10 * time.Minute}
+	r.setDefaults()
+	var tenths [10]int
+	for i := range 1000 {
+		sp := testSpace(fmt.Sprintf("uid-%d", i), 1, 1, metav1.ConditionTrue)
+		res, later := r.deferFirstLook(sp, &sp.Status.CommonStatus, false)
+		if !later {
+			t.Fatalf("object %d looked at now", i)
+		}
+		tenths[min(9, int((res.RequeueAfter-time.Second)*10/r.ResyncPeriod))]++
+	}
+	for i, n := range tenths {
+		if n < 98 || n > 102 {
+			t.Errorf("tenth %d of the period holds %d first looks, want 100 ± 2: %v", i, n, tenths)
+		}
+	}
+}
+
+// TestDriftTurn: drift checks of Ready objects book turns in their service
+// app's drift share (5/s × 0.5, burst 5): the first five go now, the rest
+// are deferred by a growing wait; a deferred object asking again before
+// its turn is deferred again without a second booking, and at its turn it
+// goes without booking. Objects not Ready at their generation are never
+// held back.
+func TestDriftTurn(t *testing.T) {
+	r := &Reconciler{ResyncPeriod: time.Minute}
+	r.setDefaults()
+	client, err := spaces.NewClient("http://127.0.0.1:1", nil, spaces.ClientOptions{Limiter: spaces.NewLimiter(5, 10, 0.5, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := &credentials.Credential{Client: client, Issuer: "app"}
+	ctx := context.Background()
+	var waits []time.Duration
+	for i := range 10 {
+		sp := testSpace(fmt.Sprintf("uid-%d", i), 1, 1, metav1.ConditionTrue)
+		o, ok := r.driftTurn(ctx, sp, &sp.Status.CommonStatus, cred, 1)
+		if ok != (i < 5) {
+			t.Fatalf("drift check %d went ahead: %v, want %v", i, ok, i < 5)
+		}
+		if !ok {
+			if o.phase != phaseDeferred || o.retryAfter <= 0 {
+				t.Fatalf("drift check %d: outcome %+v", i, o)
+			}
+			res, err := o.result(r.ResyncPeriod, 0)
+			if err != nil || res.RequeueAfter != o.retryAfter || res.Priority == nil || *res.Priority != handler.LowPriority {
+				t.Fatalf("a deferred drift check requeues as %+v, %v", res, err)
+			}
+			waits = append(waits, o.retryAfter)
+		}
+	}
+	for i := 1; i < len(waits); i++ {
+		if d := waits[i] - waits[i-1]; d < 350*time.Millisecond || d > 450*time.Millisecond {
+			t.Errorf("turns %v apart, want 400ms (2.5 a second): %v", d, waits)
+		}
+	}
+	again := testSpace("uid-9", 1, 1, metav1.ConditionTrue)
+	if o, ok := r.driftTurn(ctx, again, &again.Status.CommonStatus, cred, 1); ok || o.retryAfter > waits[len(waits)-1] {
+		t.Errorf("asking again before its turn: %+v %v, want deferred by at most %v", o, ok, waits[len(waits)-1])
+	}
+	r.driftBooked.Store(again.UID, time.Now().Add(-time.Millisecond)) // its turn came
+	if _, ok := r.driftTurn(ctx, again, &again.Status.CommonStatus, cred, 1); !ok {
+		t.Error("at its turn the drift check was deferred again")
+	}
+	next := testSpace("uid-10", 1, 1, metav1.ConditionTrue)
+	if o, _ := r.driftTurn(ctx, next, &next.Status.CommonStatus, cred, 1); o.retryAfter < waits[len(waits)-1]+300*time.Millisecond {
+		t.Errorf("the next booking waits %v: the deferred ones booked twice or not at all", o.retryAfter)
+	}
+	for name, sp := range map[string]*spacesv1alpha1.Space{
+		"not ready": testSpace("x1", 1, 1, metav1.ConditionFalse), "spec changed": testSpace("x2", 2, 1, metav1.ConditionTrue),
+	} {
+		if _, ok := r.driftTurn(ctx, sp, &sp.Status.CommonStatus, cred, 1); !ok {
+			t.Errorf("%s: held back as a drift check", name)
+		}
+	}
+}
+
+func TestUsersToRead(t *testing.T) {
+	set := &spacesv1alpha1.ServiceAccountUserSet{Spec: spacesv1alpha1.ServiceAccountUserSetSpec{Users: []spacesv1alpha1.CompanyUser{
+		{Email: "same@corp.example", FirstName: "Same"},
+		{Email: "Renamed@corp.example", FirstName: "New"},
+		{Email: "new@corp.example"},
+		{Email: "failed@corp.example"},
+		{Email: "creating@corp.example"},
+		{Email: "taken@corp.example"},
+	}}}
+	settled := func(email string, u spacesv1alpha1.CompanyUser) spacesv1alpha1.UserStatus {
+		return spacesv1alpha1.UserStatus{Email: email, UserID: "id-" + email, State: spacesv1alpha1.UserCreated, CreatedBySet: true, SpecHash: userHash(u)}
+	}
+	set.Status.Users = []spacesv1alpha1.UserStatus{
+		settled("same@corp.example", set.Spec.Users[0]),
+		settled("renamed@corp.example", spacesv1alpha1.CompanyUser{Email: "renamed@corp.example", FirstName: "Old"}),
+		{Email: "failed@corp.example", State: spacesv1alpha1.UserFailed, UserID: "id-f"},
+		{Email: "creating@corp.example", State: spacesv1alpha1.UserPending, CreatingUntil: &metav1.Time{Time: time.Now()}},
+		settled("dropped@corp.example", spacesv1alpha1.CompanyUser{Email: "dropped@corp.example"}),
+	}
+	conflicts := map[string]string{"taken@corp.example": "older"}
+	for _, tc := range []struct {
+		full        bool
+		wantRead    []string
+		wantAssumed []string
+	}{
+		{false, []string{"Renamed@corp.example", "new@corp.example", "failed@corp.example", "creating@corp.example", "dropped@corp.example"}, []string{"same@corp.example"}},
+		{true, []string{"same@corp.example", "Renamed@corp.example", "new@corp.example", "failed@corp.example", "creating@corp.example", "dropped@corp.example"}, nil},
+	} {
+		read, assumed := usersToRead(set, previousUsers(set.Status.Users), conflicts, tc.full)
+		if !reflect.DeepEqual(read, tc.wantRead) {
+			t.Errorf("full %v: read %v, want %v", tc.full, read, tc.wantRead)
+		}
+		var got []string
+		for email, u := range assumed {
+			got = append(got, email)
+			if u.ID != "id-"+email {
+				t.Errorf("assumed %s with id %q", email, u.ID)
+			}
+		}
+		if !reflect.DeepEqual(got, tc.wantAssumed) {
+			t.Errorf("full %v: assumed %v, want %v", tc.full, got, tc.wantAssumed)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,11 @@ type ServiceAccountUserSetReconciler struct {
 	// applied; a stale copy would resend it) and the password Secret.
 	Reconciler
 	Now func() time.Time
+
+	// fullReads holds, by UID, when this process last read all of a set's
+	// users: in between, a reconcile reads only the users whose spec or
+	// state asks for it.
+	fullReads sync.Map
 }
 
 // SetupWithManager registers the controller. A set's change also wakes the
@@ -82,6 +88,7 @@ type userSetScope struct {
 	set    *spacesv1alpha1.ServiceAccountUserSet
 	status spacesv1alpha1.ServiceAccountUserSetStatus
 	api    usersAPI
+	cred   *credentials.Credential
 	policy credentials.Policy
 	// specIdx maps lower-case emails to their index in spec.users.
 	specIdx map[string]int
@@ -97,6 +104,8 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 	s := &userSetScope{set: set, status: *set.Status.DeepCopy(), specIdx: specIndex(set)}
 	var o outcome
 	if !set.DeletionTimestamp.IsZero() {
+		r.forgetDrift(set)
+		r.fullReads.Delete(set.UID)
 		if !controllerutil.ContainsFinalizer(set, spacesv1alpha1.Finalizer) {
 			return ctrl.Result{}, nil
 		}
@@ -132,23 +141,67 @@ func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *
 	if err != nil {
 		return failed(err, false)
 	}
-	var emails []string
-	for _, u := range s.set.Spec.Users {
-		if _, taken := conflicts[strings.ToLower(u.Email)]; !taken {
-			emails = append(emails, u.Email)
+	// Every user is read once a resync period (the set's drift check);
+	// in between, only the users whose spec changed or who are not yet
+	// settled: the others are taken as their status last saw them.
+	previous := previousUsers(s.status.Users)
+	lastFull, _ := r.fullReads.Load(s.set.UID)
+	full := lastFull == nil || r.Now().Sub(lastFull.(time.Time)) >= r.ResyncPeriod*9/10
+	if full {
+		if o, ok := r.driftTurn(ctx, s.set, &s.set.Status.CommonStatus, s.cred, (len(s.set.Spec.Users)+49)/50); !ok {
+			return o
 		}
 	}
-	for _, u := range s.status.Users {
-		if _, listed := s.specIdx[strings.ToLower(u.Email)]; !listed {
-			emails = append(emails, u.Email) // dropped users, for deletion
-		}
-	}
+	emails, assumed := usersToRead(s.set, previous, conflicts, full)
+	readAt := r.Now()
 	existing, err := r.existing(ctx, s.api, emails)
 	if err != nil {
 		return failed(err, false)
 	}
-	plan := planUsers(s.set, existing, previousUsers(s.status.Users), conflicts, mayManageExistingUsers(s.policy), r.Now())
+	if full {
+		r.fullReads.Store(s.set.UID, readAt)
+	}
+	for email, u := range assumed {
+		existing[email] = u
+	}
+	plan := planUsers(s.set, existing, previous, conflicts, mayManageExistingUsers(s.policy), r.Now())
 	return r.apply(ctx, s, plan)
+}
+
+// usersToRead splits a set's users into the emails to read from Spaces
+// and the users taken as their status last saw them (assumed, by
+// lower-case email): on a full read, every user not managed by an older
+// set (conflicts); otherwise only those not settled. Users dropped from
+// the spec are always read, for their deletion.
+func usersToRead(set *spacesv1alpha1.ServiceAccountUserSet, previous map[string]spacesv1alpha1.UserStatus, conflicts map[string]string, full bool) ([]string, map[string]spaces.User) {
+	var emails []string
+	assumed := map[string]spaces.User{}
+	listed := map[string]bool{}
+	for _, u := range set.Spec.Users {
+		email := strings.ToLower(u.Email)
+		listed[email] = true
+		if _, taken := conflicts[email]; taken {
+			continue
+		}
+		if prev, ok := previous[email]; ok && !full && settledUser(prev, u) {
+			assumed[email] = spaces.User{ID: prev.UserID}
+			continue
+		}
+		emails = append(emails, u.Email)
+	}
+	for _, u := range set.Status.Users {
+		if !listed[strings.ToLower(u.Email)] {
+			emails = append(emails, u.Email)
+		}
+	}
+	return emails, assumed
+}
+
+// settledUser reports whether a user's status shows the spec applied and
+// nothing pending: such a user need not be read outside the drift check.
+func settledUser(prev spacesv1alpha1.UserStatus, u spacesv1alpha1.CompanyUser) bool {
+	return (prev.State == spacesv1alpha1.UserInSync || prev.State == spacesv1alpha1.UserCreated) &&
+		prev.UserID != "" && prev.CreatingUntil == nil && prev.SpecHash == userHash(u)
 }
 
 func (r *ServiceAccountUserSetReconciler) resolve(ctx context.Context, s *userSetScope) (outcome, bool) {
@@ -157,7 +210,7 @@ func (r *ServiceAccountUserSetReconciler) resolve(ctx context.Context, s *userSe
 	if err != nil {
 		return failed(err, false), false
 	}
-	s.api, s.policy = cred.Client, policy
+	s.api, s.cred, s.policy = cred.Client, cred, policy
 	return outcome{}, true
 }
 

@@ -90,6 +90,7 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	s := &spaceScope{space: sp, status: *sp.Status.DeepCopy()}
 	if !sp.DeletionTimestamp.IsZero() {
+		r.forgetDrift(sp)
 		return r.reconcileDelete(ctx, s)
 	}
 	if res, later := r.deferFirstLook(sp, &sp.Status.CommonStatus, len(sp.Status.LeftoverSpaceIDs) > 0); later {
@@ -114,6 +115,9 @@ func (r *SpaceReconciler) reconcileLive(ctx context.Context, s *spaceScope) outc
 
 func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) outcome {
 	if o, ok := r.resolve(ctx, s); !ok {
+		return o
+	}
+	if o, ok := r.driftTurn(ctx, s.space, &s.space.Status.CommonStatus, s.cred, 1); !ok {
 		return o
 	}
 	id := recordedSpaceID(s.space)

@@ -125,6 +125,7 @@ func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	s := &inviteScope{inv: inv, status: *inv.Status.DeepCopy()}
 	if !inv.DeletionTimestamp.IsZero() {
+		r.forgetDrift(inv)
 		return r.reconcileDelete(ctx, s)
 	}
 	if res, later := r.deferFirstLook(inv, &inv.Status.CommonStatus, false); later {
@@ -146,6 +147,9 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 		return suspended()
 	}
 	if o, ok := r.target(ctx, s); !ok {
+		return o
+	}
+	if o, ok := r.driftTurn(ctx, s.inv, &s.inv.Status.CommonStatus, s.cred, 1); !ok {
 		return o
 	}
 	members, err := r.readMembers(ctx, s)

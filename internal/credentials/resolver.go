@@ -37,6 +37,9 @@ type Credential struct {
 	Subject string
 	// KeyID is the key's kid.
 	KeyID string
+	// Issuer is the service app (the key file's iss), whose request budget
+	// the client shares with every other credential of the app.
+	Issuer string
 
 	// proofKey signs the operator's own records (Vouch).
 	proofKey []byte
@@ -138,9 +141,11 @@ type Options struct {
 	// AllowAPIURL, when set, decides instead of AllowedAPIURLs (tests, whose
 	// fakes listen on random ports).
 	AllowAPIURL func(string) bool
-	// QPS and Burst size each credential's shared token bucket.
-	QPS   float64
-	Burst int
+	// QPS and Burst size each service app's shared token bucket, of which
+	// drift checks may take DriftShare (spaces.DefaultDriftShare).
+	QPS        float64
+	Burst      int
+	DriftShare float64
 	// Metrics of the Spaces clients (nil: none).
 	Metrics *spaces.Metrics
 	// HTTPClient for the Spaces clients (nil: a default one).
@@ -443,7 +448,7 @@ func (r *Resolver) build(k ref, s *corev1.Secret) (*Credential, error) {
 		return nil, &Error{Reason: spacesv1alpha1.ReasonCredentialsInvalid, Message: fmt.Sprintf(
 			"%s is not an absolute http(s) URL", from)}
 	}
-	return &Credential{Secret: k.secret, Client: c, Subject: key.Subject, KeyID: key.KeyID, proofKey: proofKeyOf(key)}, nil
+	return &Credential{Secret: k.secret, Client: c, Subject: key.Subject, KeyID: key.KeyID, Issuer: key.Issuer, proofKey: proofKeyOf(key)}, nil
 }
 
 // limiter is the request budget of a service app (its iss) at one API: the
@@ -456,7 +461,7 @@ func (r *Resolver) limiter(issuer, apiURL string) *spaces.Limiter {
 	k := limiterKey{issuer, normalizeURL(apiURL)}
 	l, ok := r.limiters[k]
 	if !ok {
-		l = spaces.NewLimiter(r.opts.QPS, r.opts.Burst, nil)
+		l = spaces.NewLimiter(r.opts.QPS, r.opts.Burst, r.opts.DriftShare, nil)
 		r.limiters[k] = l
 	}
 	return l

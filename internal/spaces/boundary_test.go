@@ -48,7 +48,7 @@ func clientOf(t *testing.T, base string) *spaces.Client {
 		t.Fatal(err)
 	}
 	c, err := spaces.NewClient(base, spaces.NewTokenSource(sk, spaces.TokenOptions{}), spaces.ClientOptions{
-		MaxRetries: -1, Limiter: spaces.NewLimiter(1000, 1000, nil), Sleep: noSleep, MaxRateLimitWait: time.Millisecond})
+		MaxRetries: -1, Limiter: spaces.NewLimiter(1000, 1000, 0, nil), Sleep: noSleep, MaxRateLimitWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ type ClientOptions struct {
 	// HTTPClient sends the requests (a client with its own transport).
 	HTTPClient *http.Client
 	// Limiter is the credential's shared request budget. Every Client of one
-	// credential must share one (NewLimiter(DefaultQPS, DefaultBurst)).
+	// credential must share one (NewLimiter(DefaultQPS, DefaultBurst, 0, nil)).
 	Limiter *Limiter
 	// Metrics records requests (nil: none).
 	Metrics *Metrics
@@ -92,7 +92,7 @@ func NewClient(baseURL string, tokens *TokenSource, opts ClientOptions) (*Client
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	opts.HTTPClient = hc
 	if opts.Limiter == nil {
-		opts.Limiter = NewLimiter(DefaultQPS, DefaultBurst, nil)
+		opts.Limiter = NewLimiter(DefaultQPS, DefaultBurst, 0, nil)
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout

@@ -52,7 +52,7 @@ func newEnvWith(t *testing.T, fakeOpts spacestest.Options, opts spaces.ClientOpt
 		opts.Sleep = noSleep
 	}
 	if opts.Limiter == nil {
-		opts.Limiter = spaces.NewLimiter(1000, 100, nil) // the defaults would make setup slow
+		opts.Limiter = spaces.NewLimiter(1000, 100, 0, nil) // the defaults would make setup slow
 	}
 	e.client = e.newClient(t, key, opts)
 	return e
@@ -405,7 +405,7 @@ func TestClient_DroppedCreateResponse(t *testing.T) {
 // reaches Spaces before the time is up.
 func TestClient_RateLimitPausesEveryCaller(t *testing.T) {
 	e := newEnv(t, spaces.ClientOptions{})
-	limiter := spaces.NewLimiter(100, 10, nil)
+	limiter := spaces.NewLimiter(100, 10, 0, nil)
 	a := e.newClient(t, e.key, spaces.ClientOptions{Limiter: limiter})
 	b := e.newClient(t, e.key, spaces.ClientOptions{Limiter: limiter})
 	id := e.createSpace(t, "x")
@@ -481,7 +481,7 @@ func TestClient_RateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 // caller of a credential together.
 func TestClient_RateLimitSharedBucket(t *testing.T) {
 	e := newEnv(t, spaces.ClientOptions{})
-	limiter := spaces.NewLimiter(20, 1, nil)
+	limiter := spaces.NewLimiter(20, 1, 0, nil)
 	clients := []*spaces.Client{e.newClient(t, e.key, spaces.ClientOptions{Limiter: limiter}), e.newClient(t, e.key, spaces.ClientOptions{Limiter: limiter})}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -642,7 +642,7 @@ func BenchmarkClient_GetSpace(b *testing.B) {
 		b.Fatal(err)
 	}
 	sk, _ := spaces.ParseServiceKey(key.JSON)
-	c, _ := spaces.NewClient(fake.URL, spaces.NewTokenSource(sk, spaces.TokenOptions{}), spaces.ClientOptions{Limiter: spaces.NewLimiter(1e6, 1e6, nil)})
+	c, _ := spaces.NewClient(fake.URL, spaces.NewTokenSource(sk, spaces.TokenOptions{}), spaces.ClientOptions{Limiter: spaces.NewLimiter(1e6, 1e6, 0, nil)})
 	resp, err := c.CreateSpace(context.Background(), spaces.CreateSpaceRequest{Topic: spaces.Topic{Title: "bench"}}, "")
 	if err != nil {
 		b.Fatal(err)

@@ -12,14 +12,25 @@ import (
 // Limiter is the request budget of one credential, shared by every caller
 // that uses it: a token bucket, plus a pause that a 429 imposes on all
 // callers at once until Spaces says they may come back.
+//
+// Drift checks (re-reads of objects already in step) book their turns in a
+// second, smaller bucket (ReserveDrift) before they take their tokens from
+// the first: they never use more than their share of the budget, so new
+// and changed objects always find the rest.
 type Limiter struct {
 	bucket *rate.Limiter
+	drift  *rate.Limiter
 	now    func() time.Time
 
 	mu          sync.Mutex
 	pausedUntil time.Time
 	strikes     int // 429s in a row without Retry-After
+	stretched   bool
 }
+
+// DefaultDriftShare is the share of a key's request budget drift checks
+// may use.
+const DefaultDriftShare = 0.5
 
 // Backoff bounds for 429s that come without Retry-After.
 const (
@@ -28,15 +39,51 @@ const (
 )
 
 // NewLimiter returns a limiter allowing qps requests a second on average and
-// bursts of burst.
-func NewLimiter(qps float64, burst int, now func() time.Time) *Limiter {
+// bursts of burst, of which drift checks may take driftShare (0:
+// DefaultDriftShare; 1: drift checks are not held back).
+func NewLimiter(qps float64, burst int, driftShare float64, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
 	if burst < 1 {
 		burst = 1
 	}
-	return &Limiter{bucket: rate.NewLimiter(rate.Limit(qps), burst), now: now}
+	if driftShare <= 0 || driftShare > 1 {
+		driftShare = DefaultDriftShare
+	}
+	return &Limiter{
+		bucket: rate.NewLimiter(rate.Limit(qps), burst),
+		drift:  rate.NewLimiter(rate.Limit(qps*driftShare), max(1, int(float64(burst)*driftShare))),
+		now:    now,
+	}
+}
+
+// DriftRate is how many drift requests a second the limiter lets through.
+func (l *Limiter) DriftRate() float64 { return float64(l.drift.Limit()) }
+
+// ReserveDrift books a drift check of cost requests in the drift share and
+// says how long from now its turn comes (0: now). The booking stands:
+// the caller comes back after the wait and goes ahead without booking
+// again. stretching is true once, when the waits start to stretch the
+// drift period by more than a tenth (and again after they shrank back):
+// the share cannot re-read every object each period.
+func (l *Limiter) ReserveDrift(cost int, period time.Duration) (wait time.Duration, stretching bool) {
+	now := l.now()
+	r := l.drift.ReserveN(now, min(max(cost, 1), l.drift.Burst()))
+	if !r.OK() {
+		return 0, false
+	}
+	wait = r.DelayFrom(now)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case !l.stretched && wait > period/10:
+		l.stretched = true
+		return wait, true
+	case l.stretched && wait < period/20:
+		l.stretched = false
+	}
+	return wait, false
 }
 
 // PausedFor is how long the limiter is paused from now, 0 if it is not.
