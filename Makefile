@@ -79,6 +79,12 @@ bench: ## Run the benchmarks (the Spaces client, and the cache's memory per Secr
 	$(GO) test ./internal/spaces/... -run '^$$' -bench . -benchmem
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./test/bench/... -run '^$$' -bench . -benchtime 1x
 
+SCALE_N ?= 1000
+SCALE_MEMORY_N ?= 10000
+.PHONY: bench-scale
+bench-scale: ## Measure the operator at scale (not part of make test; about an hour at the defaults): envtest, the standalone fake with 50 ms latency, the manager as a process; SCALE_N Spaces, and SCALE_MEMORY_N Spaces plus as many SpaceInvites for the memory figure. Prints a table.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/scale -n $(SCALE_N) -memory-n $(SCALE_MEMORY_N)
+
 FUZZTIME ?= 60s
 .PHONY: fuzz
 fuzz: ## Fuzz the service-key parser for FUZZTIME (default 60s).

@@ -5,6 +5,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ func main() {
 		resync         time.Duration
 		apiQPS         float64
 		apiBurst       int
+		driftShare     float64
 		maxConcurrent  int
 		requestTimeout time.Duration
 		watchNS        string
@@ -61,6 +63,7 @@ func main() {
 	flag.DurationVar(&resync, "resync-period", controller.DefaultResyncPeriod, "How often a Ready object is checked for drift (jittered by ±10%).")
 	flag.Float64Var(&apiQPS, "api-qps", spaces.DefaultQPS, "Average Spaces requests per second per credential, shared by all controllers.")
 	flag.IntVar(&apiBurst, "api-burst", spaces.DefaultBurst, "Burst of Spaces requests per credential.")
+	flag.Float64Var(&driftShare, "drift-share", spaces.DefaultDriftShare, "Share (0-1] of each service app's --api-qps that drift checks of objects already in step may use; the rest is kept for new and changed objects. When it cannot re-read every object once a --resync-period, the period stretches (metric spaces_operator_drift_period_seconds, and a log line).")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Objects of one kind reconciled at once.")
 	flag.DurationVar(&requestTimeout, "api-timeout", spaces.DefaultRequestTimeout, "Timeout of each Spaces request.")
 	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces to watch (default: all); run one manager per shard of namespaces.")
@@ -71,6 +74,10 @@ func main() {
 	flag.Parse()
 	if verifyCerts != "" {
 		os.Exit(verifyCertificates(verifyCerts, os.Stdout))
+	}
+	if driftShare <= 0 || driftShare > 1 {
+		fmt.Fprintf(os.Stderr, "--drift-share=%v: must be above 0 and at most 1\n", driftShare)
+		os.Exit(2)
 	}
 
 	// client-go logs request and response bodies from verbosity 8 on, which
@@ -115,6 +122,7 @@ func main() {
 		AllowedAPIURLs: splitList(allowedURLs),
 		QPS:            apiQPS,
 		Burst:          apiBurst,
+		DriftShare:     driftShare,
 		Metrics:        spaces.NewMetrics(ctrlmetrics.Registry),
 		ClientOptions:  spaces.ClientOptions{RequestTimeout: requestTimeout, UserAgent: "spaces-operator"},
 	})

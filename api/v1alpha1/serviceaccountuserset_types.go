@@ -189,7 +189,10 @@ type ServiceAccountUserSet struct {
 	Spec ServiceAccountUserSetSpec `json:"spec"`
 
 	// status is what the operator last observed.
+	// Until the operator first writes it, it reads observedGeneration 0,
+	// so kstatus and Argo CD see the object as in progress, not current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status ServiceAccountUserSetStatus `json:"status,omitempty"`
 }
 

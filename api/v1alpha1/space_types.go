@@ -191,7 +191,10 @@ type Space struct {
 	Spec SpaceSpec `json:"spec"`
 
 	// status is what the operator last observed.
+	// Until the operator first writes it, it reads observedGeneration 0,
+	// so kstatus and Argo CD see the object as in progress, not current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status SpaceStatus `json:"status,omitempty"`
 }
 

@@ -257,7 +257,10 @@ type SpaceInvite struct {
 	Spec SpaceInviteSpec `json:"spec"`
 
 	// status is what the operator last observed.
+	// Until the operator first writes it, it reads observedGeneration 0,
+	// so kstatus and Argo CD see the object as in progress, not current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status SpaceInviteStatus `json:"status,omitempty"`
 }
 

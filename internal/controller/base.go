@@ -55,10 +55,10 @@ func (r *Reconciler) setDefaults() {
 	}
 }
 
-// options are the controller options every kind uses: its concurrency and
-// the jittered per-object backoff.
+// options are the controller options every kind uses: its concurrency,
+// the jittered per-object backoff, and the queue fair between namespaces.
 func (r *Reconciler) options() controller.Options {
-	return controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff()}
+	return controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff(), NewQueue: newFairQueue}
 }
 
 func (r *Reconciler) event(obj runtime.Object, typ, reason, format string, args ...any) {

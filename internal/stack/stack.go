@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -252,6 +253,11 @@ type FakeState struct {
 	Invitations map[string]int `json:"invitations"`
 	// CreateAttempts counts user creates per lower-case email.
 	CreateAttempts map[string]int `json:"createAttempts"`
+	// Mints counts distinct tokens seen, per key id.
+	Mints map[string]int `json:"mints"`
+	// CallsInsideRetryAfter counts requests that came while a Retry-After
+	// the fake sent was running.
+	CallsInsideRetryAfter int `json:"callsInsideRetryAfter"`
 }
 
 // State fetches the fake's state.
@@ -309,4 +315,15 @@ func (s *Stack) Stop() {
 	if s.Env != nil {
 		_ = s.Env.Stop()
 	}
+}
+
+// FreeAddr finds a free loopback address for a process to listen on
+// (closed again before it is returned; good enough for tests).
+func FreeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
 }

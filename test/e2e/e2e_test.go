@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,7 +38,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stop()
-	probeAddr, metricsAddr = freeAddr(), freeAddr()
+	probeAddr, metricsAddr = stack.FreeAddr(), stack.FreeAddr()
 	if mgr, err = startManager("--resync-period", "20s", "--health-probe-bind-address", probeAddr, "--metrics-bind-address", metricsAddr, "--metrics-secure=false"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -52,16 +51,6 @@ func run(m *testing.M) int {
 // the suite should not wait the production minute for it.
 func startManager(args ...string) (*stack.Manager, error) {
 	return st.StartManager(append([]string{"--api-timeout", "5s"}, args...)...)
-}
-
-// freeAddr finds a free loopback port (closed again; good enough for tests).
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }
 
 func httpGet(t *testing.T, url string) (int, string) {
@@ -165,7 +154,7 @@ func TestE2E_ProbesAndMetrics(t *testing.T) {
 	// By default metrics are served over HTTPS, to authorized callers only.
 	// (This manager watches a namespace that does not exist: it reconciles
 	// nothing beside the shared one.)
-	secureAddr := freeAddr()
+	secureAddr := stack.FreeAddr()
 	secure, err := startManager("--watch-namespaces", "no-such-namespace", "--metrics-bind-address", secureAddr)
 	if err != nil {
 		t.Fatal(err)

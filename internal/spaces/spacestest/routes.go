@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,9 +106,18 @@ func (s *Server) route(name, scope string, h handler) {
 func (s *Server) wrap(name, scope string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
+		now := time.Now()
 		s.calls[name]++
-		s.arrivals[name] = append(s.arrivals[name], time.Now())
+		s.arrivals[name] = append(s.arrivals[name], now)
+		if now.Before(s.quietUntil) {
+			s.insideRetryAfter++
+		}
 		fault := s.takeFault(name)
+		if fault != nil && fault.Status == http.StatusTooManyRequests {
+			if secs, err := strconv.Atoi(fault.RetryAfter); err == nil && secs > 0 {
+				s.quietUntil = now.Add(fault.Latency + time.Duration(secs)*time.Second)
+			}
+		}
 		s.mu.Unlock()
 
 		// A real server goes on with a request whose caller hung up or gave

@@ -52,6 +52,10 @@ type Server struct {
 	tokens map[string]map[[32]byte]bool
 	// forgotten tokens are refused (ForgetTokens).
 	forgotten map[[32]byte]bool
+	// quietUntil is the end of the latest Retry-After a 429 fault asked
+	// for; insideRetryAfter counts the requests that came before it.
+	quietUntil       time.Time
+	insideRetryAfter int
 
 	// URL is the API base URL (ending in /api) once serving.
 	URL string
@@ -153,6 +157,16 @@ func (s *Server) ResetCounters() {
 	s.calls = map[string]int{}
 	s.arrivals = map[string][]time.Time{}
 	s.tokens = map[string]map[[32]byte]bool{}
+	s.insideRetryAfter = 0
+}
+
+// CallsInsideRetryAfter is how many requests arrived while a Retry-After
+// that a 429 fault sent was still running: a client that honours it, and
+// shares it among every caller of the app, sends none.
+func (s *Server) CallsInsideRetryAfter() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.insideRetryAfter
 }
 
 func (s *Server) sawToken(kid, token string) {
@@ -170,9 +184,10 @@ func (s *Server) StateJSON() ([]byte, error) {
 	defer s.mu.Unlock()
 	return json.MarshalIndent(struct {
 		*State
-		Calls map[string]int `json:"calls"`
-		Mints map[string]int `json:"mints"`
-	}{s.state, s.calls, s.mintsLocked()}, "", "  ")
+		Calls                 map[string]int `json:"calls"`
+		Mints                 map[string]int `json:"mints"`
+		CallsInsideRetryAfter int            `json:"callsInsideRetryAfter"`
+	}{s.state, s.calls, s.mintsLocked(), s.insideRetryAfter}, "", "  ")
 }
 
 func (s *Server) mintsLocked() map[string]int {

@@ -351,6 +351,9 @@ func TestFake_Faults(t *testing.T) {
 	if status, _ := f.do("GET", "/users/me", f.auth(), nil); status != 200 {
 		t.Fatalf("a Times:1 fault applied twice: %d", status)
 	}
+	if n := f.srv.CallsInsideRetryAfter(); n != 1 {
+		t.Errorf("%d calls counted inside the 7 s Retry-After, want the 1 sent right after it", n)
+	}
 
 	f.srv.AddFault(Fault{Route: "GET /users/me", Reset: true, Times: 1})
 	req, _ = http.NewRequest("GET", f.srv.URL+"/users/me", nil)

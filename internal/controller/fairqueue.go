@@ -1,0 +1,108 @@
+package controller
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// fairQueue is controller-runtime's priority queue, made fair between
+// namespaces: an object created or changed (a plain add, at the default
+// priority) goes in behind the other objects of its namespace already
+// waiting, and ahead of those of busier namespaces. Its priority is minus
+// the number of objects of its namespace waiting before it, so the
+// queue serves the namespaces' first objects first, then their seconds,
+// and so on: one namespace's thousand creates do not hold up another's
+// one. Priorities stay above handler.LowPriority, so new work still goes
+// before every drift check. Requeues after a wait or a failure keep the
+// priority they ask for.
+type fairQueue struct {
+	priorityqueue.PriorityQueue[reconcile.Request]
+
+	mu      sync.Mutex
+	waiting map[string]map[string]struct{} // namespace → names added and not yet taken
+}
+
+// maxFairDepth bounds how far behind a namespace's objects are put: the
+// lowest fair priority stays above handler.LowPriority.
+const maxFairDepth = -handler.LowPriority - 1
+
+func newFairQueue(name string, rateLimiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	return &fairQueue{
+		PriorityQueue: priorityqueue.New(name, func(o *priorityqueue.Opts[reconcile.Request]) {
+			o.RateLimiter = rateLimiter
+			o.Log = ctrl.Log.WithName("controller").WithValues("controller", name)
+		}),
+		waiting: map[string]map[string]struct{}{},
+	}
+}
+
+// AddWithOpts gives plain adds their namespace's fair priority.
+func (q *fairQueue) AddWithOpts(o priorityqueue.AddOpts, items ...reconcile.Request) {
+	if o.After > 0 || o.RateLimited || (o.Priority != nil && *o.Priority < 0) {
+		q.PriorityQueue.AddWithOpts(o, items...)
+		return
+	}
+	for _, item := range items {
+		o.Priority = new(q.place(item))
+		q.PriorityQueue.AddWithOpts(o, item)
+	}
+}
+
+// place records item as waiting and returns its fair priority.
+func (q *fairQueue) place(item reconcile.Request) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	names := q.waiting[item.Namespace]
+	if names == nil {
+		names = map[string]struct{}{}
+		q.waiting[item.Namespace] = names
+	}
+	ahead := len(names)
+	if _, already := names[item.Name]; already {
+		ahead-- // its place is where it already is
+	}
+	names[item.Name] = struct{}{}
+	return -min(ahead, maxFairDepth)
+}
+
+func (q *fairQueue) taken(item reconcile.Request) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if names := q.waiting[item.Namespace]; names != nil {
+		delete(names, item.Name)
+		if len(names) == 0 {
+			delete(q.waiting, item.Namespace)
+		}
+	}
+}
+
+func (q *fairQueue) Add(item reconcile.Request) {
+	q.AddWithOpts(priorityqueue.AddOpts{}, item)
+}
+
+func (q *fairQueue) AddAfter(item reconcile.Request, after time.Duration) {
+	q.AddWithOpts(priorityqueue.AddOpts{After: after}, item)
+}
+
+func (q *fairQueue) AddRateLimited(item reconcile.Request) {
+	q.AddWithOpts(priorityqueue.AddOpts{RateLimited: true}, item)
+}
+
+func (q *fairQueue) GetWithPriority() (reconcile.Request, int, bool) {
+	item, priority, shutdown := q.PriorityQueue.GetWithPriority()
+	if !shutdown {
+		q.taken(item)
+	}
+	return item, priority, shutdown
+}
+
+func (q *fairQueue) Get() (reconcile.Request, bool) {
+	item, _, shutdown := q.GetWithPriority()
+	return item, shutdown
+}
