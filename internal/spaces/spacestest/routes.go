@@ -109,15 +109,10 @@ func (s *Server) wrap(name, scope string, h handler) http.Handler {
 		now := time.Now()
 		s.calls[name]++
 		s.arrivals[name] = append(s.arrivals[name], now)
-		if now.Before(s.quietUntil) {
+		if now.After(s.quietFrom) && now.Before(s.quietUntil) {
 			s.insideRetryAfter++
 		}
 		fault := s.takeFault(name)
-		if fault != nil && fault.Status == http.StatusTooManyRequests {
-			if secs, err := strconv.Atoi(fault.RetryAfter); err == nil && secs > 0 {
-				s.quietUntil = now.Add(fault.Latency + time.Duration(secs)*time.Second)
-			}
-		}
 		s.mu.Unlock()
 
 		// A real server goes on with a request whose caller hung up or gave
@@ -139,6 +134,7 @@ func (s *Server) wrap(name, scope string, h handler) http.Handler {
 		}
 		if fault != nil && fault.Status != 0 {
 			writeFaultStatus(w, fault)
+			s.openRetryAfter(fault)
 			return
 		}
 
@@ -160,6 +156,25 @@ func (s *Server) wrap(name, scope string, h handler) http.Handler {
 		s.reshape(w, rec)
 	})
 }
+
+// openRetryAfter starts the window of a 429's Retry-After once the answer
+// is out. Requests that arrive in it are counted (CallsInsideRetryAfter),
+// except in its first inFlightGrace: those left the client before the
+// answer reached it.
+func (s *Server) openRetryAfter(f *Fault) {
+	secs, err := strconv.Atoi(f.RetryAfter)
+	if f.Status != http.StatusTooManyRequests || err != nil || secs <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	s.quietFrom, s.quietUntil = now.Add(inFlightGrace), now.Add(time.Duration(secs)*time.Second)
+}
+
+// inFlightGrace is how long after a 429 left the fake a request may still
+// arrive that its client sent before reading it.
+const inFlightGrace = 20 * time.Millisecond
 
 // serve authenticates, checks the scope and runs h; the caller holds s.mu.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, name, scope string, h handler, fault *Fault) {

@@ -54,8 +54,8 @@ type Server struct {
 	forgotten map[[32]byte]bool
 	// quietUntil is the end of the latest Retry-After a 429 fault asked
 	// for; insideRetryAfter counts the requests that came before it.
-	quietUntil       time.Time
-	insideRetryAfter int
+	quietFrom, quietUntil time.Time
+	insideRetryAfter      int
 
 	// URL is the API base URL (ending in /api) once serving.
 	URL string
