@@ -37,6 +37,7 @@ func main() {
 		metricsAddr    string
 		metricsSecure  bool
 		probeAddr      string
+		pprofAddr      string
 		leaderElect    bool
 		leaderLockNS   string
 		apiURL         string
@@ -55,6 +56,7 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, only to callers the API server authenticates and allows (the metrics-reader ClusterRole); false: plain HTTP for anyone.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address Go's /debug/pprof profiles are served on, for measuring; 0 (the default) disables them.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderLockNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own namespace).")
 	flag.StringVar(&apiURL, "api-url", spaces.ProductionURL, "Spaces API base URL; a credentials Secret's api-url key or an account's spec.apiURL overrides it (staging: "+spaces.StagingURL+").")
@@ -107,6 +109,7 @@ func main() {
 		// one --api-timeout.
 		GracefulShutdownTimeout: ptrTo(30 * time.Second),
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "spaces-operator.spaces.avayacloud.com",
 		LeaderElectionNamespace: leaderLockNS,

@@ -57,6 +57,10 @@ type bench struct {
 	rows    [][3]string
 	mgr     *stack.Manager
 	metrics string
+	// pprof is where the manager serves profiles; cpuProfile, when set,
+	// receives one taken while the fast phase creates.
+	pprof      string
+	cpuProfile string
 }
 
 func main() {
@@ -65,14 +69,15 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "latency of every Spaces request")
 	singles := flag.Int("singles", 20, "single Spaces created one at a time while the rechecks run")
 	skip := flag.String("skip", "", "comma-separated phases to skip (create, restart, backlog, retry-after, fast, memory)")
+	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile of the manager, taken while the fast phase creates, to this file")
 	flag.Parse()
-	if err := run(*n, *memoryN, *singles, *latency, strings.Split(*skip, ",")); err != nil {
+	if err := run(*n, *memoryN, *singles, *latency, strings.Split(*skip, ","), *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, memoryN, singles int, latency time.Duration, skip []string) error {
+func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfile string) error {
 	dir, err := os.MkdirTemp("", "spaces-scale-")
 	if err != nil {
 		return err
@@ -102,7 +107,7 @@ func run(n, memoryN, singles int, latency time.Duration, skip []string) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath}
+	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath, cpuProfile: cpuProfile}
 	defer func() {
 		if b.mgr != nil {
 			b.mgr.Stop()
@@ -156,8 +161,8 @@ func (b *bench) startManager(args ...string) error {
 	if b.mgr != nil {
 		b.mgr.Stop()
 	}
-	b.metrics = stack.FreeAddr()
-	m, err := b.st.StartManager(append([]string{"--metrics-bind-address", b.metrics, "--metrics-secure=false",
+	b.metrics, b.pprof = stack.FreeAddr(), stack.FreeAddr()
+	m, err := b.st.StartManager(append([]string{"--metrics-bind-address", b.metrics, "--metrics-secure=false", "--pprof-bind-address", b.pprof,
 		"--api-timeout", "10s", "--zap-log-level", "info"}, args...)...)
 	if err != nil {
 		return err
@@ -455,6 +460,12 @@ func (b *bench) fast(n int) error {
 	if err := b.namespace(ns); err != nil {
 		return err
 	}
+	profiled := make(chan error, 1)
+	if b.cpuProfile != "" {
+		go func() { profiled <- b.profile(20 * time.Second) }()
+	} else {
+		profiled <- nil
+	}
 	cpu0 := processCPU(b.mgr.PID())
 	start := time.Now()
 	if err := b.createAll(fleetOf(ns, n)); err != nil {
@@ -465,6 +476,9 @@ func (b *bench) fast(n int) error {
 		return err
 	}
 	cpu := processCPU(b.mgr.PID()) - cpu0
+	if err := <-profiled; err != nil {
+		return err
+	}
 	took := done.Sub(start)
 	bound := time.Duration(2*n/workers) * b.latency
 	b.row(fmt.Sprintf("%d Spaces Ready (qps 1000, %d workers)", n, workers), fmt.Sprintf("%.1f s = %.2f × the latency bound", took.Seconds(), took.Seconds()/bound.Seconds()),
@@ -508,6 +522,24 @@ func (b *bench) memory(n int) error {
 	b.row(fmt.Sprintf("manager RSS, %d Spaces Ready", n), fmt.Sprintf("%d MiB", rssSpaces>>20), "")
 	b.row(fmt.Sprintf("manager RSS, %d Spaces + %d SpaceInvites Ready", n, n), fmt.Sprintf("%d MiB (peak %d MiB)", rss>>20, peak>>20), "≤ 128 MiB")
 	return nil
+}
+
+// profile writes a CPU profile of the manager taken over d to cpuProfile.
+func (b *bench) profile(d time.Duration) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprof, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	f, err := os.Create(b.cpuProfile)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // metrics is a scrape of the manager's /metrics: sample lines.
