@@ -25,6 +25,7 @@ import (
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/controller"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/events"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 
 	// The image holds the binary alone, no certificate store: the public
@@ -133,8 +134,13 @@ func main() {
 		log.Error(err, "Unable to set up the field indexes")
 		os.Exit(1)
 	}
+	recorder, err := events.NewRecorder(ctx, mgr.GetClient(), scheme, "spaces-operator")
+	if err != nil {
+		log.Error(err, "Unable to start the event recorder")
+		os.Exit(1)
+	}
 	base := controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver,
-		Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent}
+		Recorder: recorder, ResyncPeriod: resync, MaxConcurrentReconciles: maxConcurrent}
 	for name, r := range map[string]interface{ SetupWithManager(ctrl.Manager) error }{
 		"Space":                 &controller.SpaceReconciler{Reconciler: base},
 		"SpaceInvite":           &controller.SpaceInviteReconciler{Reconciler: base},

@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -39,6 +40,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -51,7 +53,7 @@ import (
 
 type bench struct {
 	st      *stack.Stack
-	k8s     client.Client
+	k8s     client.WithWatch
 	latency time.Duration
 	logPath string
 	rows    [][3]string
@@ -59,8 +61,9 @@ type bench struct {
 	metrics string
 	// pprof is where the manager serves profiles; cpuProfile, when set,
 	// receives one taken while the fast phase creates.
-	pprof      string
-	cpuProfile string
+	pprof       string
+	cpuProfile  string
+	heapProfile string
 }
 
 func main() {
@@ -69,15 +72,18 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "latency of every Spaces request")
 	singles := flag.Int("singles", 20, "single Spaces created one at a time while the rechecks run")
 	skip := flag.String("skip", "", "comma-separated phases to skip (create, restart, backlog, retry-after, fast, memory)")
+	flag.IntVar(&writers, "writers", 16, "objects created at once")
+	flag.StringVar(&memoryLimit, "memory-limit", "128Mi", "the container memory limit the memory phase runs the manager under, as the chart sets it: GOMEMLIMIT is 90 % of it, as the manager sets it from its cgroup (empty: none)")
 	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile of the manager, taken while the fast phase creates, to this file")
+	heapProfile := flag.String("heap-profile", "", "write a heap profile of the manager, taken at the end of the memory phase, to this file")
 	flag.Parse()
-	if err := run(*n, *memoryN, *singles, *latency, strings.Split(*skip, ","), *cpuProfile); err != nil {
+	if err := run(*n, *memoryN, *singles, *latency, strings.Split(*skip, ","), *cpuProfile, *heapProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfile string) error {
+func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfile, heapProfile string) error {
 	dir, err := os.MkdirTemp("", "spaces-scale-")
 	if err != nil {
 		return err
@@ -103,11 +109,11 @@ func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfi
 	scheme := runtime.NewScheme()
 	_ = corev1.AddToScheme(scheme)
 	_ = spacesv1alpha1.AddToScheme(scheme)
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	k8s, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return err
 	}
-	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath, cpuProfile: cpuProfile}
+	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath, cpuProfile: cpuProfile, heapProfile: heapProfile}
 	defer func() {
 		if b.mgr != nil {
 			b.mgr.Stop()
@@ -187,12 +193,18 @@ func spaceNamed(ns, name string) *spacesv1alpha1.Space {
 	}}
 }
 
-// createAll creates objects with 32 writers at once.
+// writers is how many objects createAll creates at once.
+var writers = 16
+
+// memoryLimit is the container memory limit of the memory phase.
+var memoryLimit string
+
+// createAll creates objects, writers at once.
 func (b *bench) createAll(objs []client.Object) error {
 	work := make(chan client.Object)
-	errs := make(chan error, 32)
+	errs := make(chan error, writers)
 	var wg sync.WaitGroup
-	for range 32 {
+	for range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -238,34 +250,58 @@ func readyAtGeneration(generation int64, conds []metav1.Condition) bool {
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }
 
-// waitReady waits until n objects of list's kind in ns are Ready.
+// waitReady waits until n objects of list's kind in ns are Ready, by a
+// watch: polling lists of thousands of objects would load the API server
+// the operator is being measured against.
 func (b *bench) waitReady(ns string, list client.ObjectList, n int, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ready := map[string]bool{}
+	count := func(o runtime.Object) {
+		var gen int64
+		var conds []metav1.Condition
+		var name string
+		switch x := o.(type) {
+		case *spacesv1alpha1.Space:
+			gen, conds, name = x.Generation, x.Status.Conditions, x.Name
+		case *spacesv1alpha1.SpaceInvite:
+			gen, conds, name = x.Generation, x.Status.Conditions, x.Name
+		default:
+			return
+		}
+		if readyAtGeneration(gen, conds) {
+			ready[name] = true
+		} else {
+			delete(ready, name)
+		}
+	}
 	for {
-		if err := b.k8s.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		// List, then watch from there; a watch the server ends is taken up
+		// again from a new list.
+		if err := b.k8s.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return time.Time{}, err
 		}
-		ready := 0
-		_ = meta.EachListItem(list, func(o runtime.Object) error {
-			switch x := o.(type) {
-			case *spacesv1alpha1.Space:
-				if readyAtGeneration(x.Generation, x.Status.Conditions) {
-					ready++
-				}
-			case *spacesv1alpha1.SpaceInvite:
-				if readyAtGeneration(x.Generation, x.Status.Conditions) {
-					ready++
-				}
-			}
-			return nil
-		})
-		if ready >= n {
+		clear(ready)
+		_ = meta.EachListItem(list, func(o runtime.Object) error { count(o); return nil })
+		if len(ready) >= n {
 			return time.Now(), nil
 		}
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%d of %d Ready in %s after %s", ready, n, ns, timeout)
+		rv, _ := meta.NewAccessor().ResourceVersion(list)
+		w, err := b.k8s.Watch(ctx, list, client.InNamespace(ns), &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
+		if err != nil {
+			return time.Time{}, err
 		}
-		time.Sleep(250 * time.Millisecond)
+		for e := range w.ResultChan() {
+			count(e.Object)
+			if len(ready) >= n {
+				w.Stop()
+				return time.Now(), nil
+			}
+		}
+		w.Stop()
+		if ctx.Err() != nil {
+			return time.Time{}, fmt.Errorf("%d of %d Ready in %s after %s", len(ready), n, ns, timeout)
+		}
 	}
 }
 
@@ -462,20 +498,50 @@ func (b *bench) fast(n int) error {
 	}
 	profiled := make(chan error, 1)
 	if b.cpuProfile != "" {
-		go func() { profiled <- b.profile(20 * time.Second) }()
+		go func() { profiled <- b.profile(fmt.Sprintf("profile?seconds=%d", 20), b.cpuProfile) }()
 	} else {
 		profiled <- nil
 	}
+	m0, err := b.scrape()
+	if err != nil {
+		return err
+	}
 	cpu0 := processCPU(b.mgr.PID())
+	others0 := otherCPU()
 	start := time.Now()
 	if err := b.createAll(fleetOf(ns, n)); err != nil {
 		return err
 	}
+	created := time.Since(start)
 	done, err := b.waitReady(ns, &spacesv1alpha1.SpaceList{}, n, time.Hour)
 	if err != nil {
 		return err
 	}
 	cpu := processCPU(b.mgr.PID()) - cpu0
+	others := otherCPU()
+	m1, err := b.scrape()
+	if err != nil {
+		return err
+	}
+	mean := func(name, label, value string) time.Duration {
+		count := m1.sum(name+"_count", label, value) - m0.sum(name+"_count", label, value)
+		if count == 0 {
+			return 0
+		}
+		return time.Duration((m1.sum(name+"_sum", label, value) - m0.sum(name+"_sum", label, value)) / count * float64(time.Second))
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(others)) {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", name, (others[name]-others0[name]).Seconds()))
+	}
+	var requests []string
+	for _, method := range []string{"GET", "LIST", "POST", "PUT", "PATCH", "DELETE"} {
+		if d := m1.sum("rest_client_requests_total", "method", method) - m0.sum("rest_client_requests_total", "method", method); d > 0 {
+			requests = append(requests, fmt.Sprintf("%s %.0f", method, d))
+		}
+	}
+	b.row("  where the time went (qps 1000)", fmt.Sprintf("the %d objects created in %.1f s; a Spaces request took %v on average; the manager's Kubernetes requests: %s; CPU: manager %.1f s, %s",
+		n, created.Seconds(), mean("spaces_api_request_duration_seconds", "", "").Round(time.Millisecond), strings.Join(requests, ", "), cpu.Seconds(), strings.Join(parts, ", ")), "")
 	if err := <-profiled; err != nil {
 		return err
 	}
@@ -490,6 +556,16 @@ func (b *bench) fast(n int) error {
 // memory: the manager's RSS with many objects Ready.
 func (b *bench) memory(n int) error {
 	const workers = 16
+	if memoryLimit != "" {
+		q, err := resource.ParseQuantity(memoryLimit)
+		if err != nil {
+			return fmt.Errorf("-memory-limit: %w", err)
+		}
+		if err := os.Setenv("GOMEMLIMIT", strconv.FormatInt(q.Value()*9/10, 10)); err != nil {
+			return err
+		}
+		defer func() { _ = os.Unsetenv("GOMEMLIMIT") }()
+	}
 	if err := b.startManager("--api-qps", "1000", "--api-burst", "1000", "--max-concurrent-reconciles", strconv.Itoa(workers), "--resync-period", "10m"); err != nil {
 		return err
 	}
@@ -504,6 +580,10 @@ func (b *bench) memory(n int) error {
 		return err
 	}
 	rssSpaces, _ := processMemory(b.mgr.PID())
+	liveSpaces, err := b.liveHeap()
+	if err != nil {
+		return err
+	}
 	invites := make([]client.Object, n)
 	for i := range invites {
 		invites[i] = &spacesv1alpha1.SpaceInvite{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("i%05d", i)}, Spec: spacesv1alpha1.SpaceInviteSpec{
@@ -519,19 +599,34 @@ func (b *bench) memory(n int) error {
 	}
 	time.Sleep(10 * time.Second)
 	rss, peak := processMemory(b.mgr.PID())
-	b.row(fmt.Sprintf("manager RSS, %d Spaces Ready", n), fmt.Sprintf("%d MiB", rssSpaces>>20), "")
-	b.row(fmt.Sprintf("manager RSS, %d Spaces + %d SpaceInvites Ready", n, n), fmt.Sprintf("%d MiB (peak %d MiB)", rss>>20, peak>>20), "≤ 128 MiB")
+	if b.heapProfile != "" {
+		if err := b.profile("heap?gc=1", b.heapProfile); err != nil {
+			return err
+		}
+	}
+	live, err := b.liveHeap()
+	if err != nil {
+		return err
+	}
+	limit := "no memory limit"
+	if memoryLimit != "" {
+		limit = "limit " + memoryLimit + ", GOMEMLIMIT 90 % of it"
+	}
+	b.row(fmt.Sprintf("manager RSS, %d Spaces Ready (%s)", n, limit), fmt.Sprintf("%d MiB (live heap %d MiB)", rssSpaces>>20, liveSpaces>>20), "")
+	st := procStatus(b.mgr.PID())
+	b.row(fmt.Sprintf("manager RSS, %d Spaces + %d SpaceInvites Ready (%s)", n, n, limit), fmt.Sprintf("%d MiB (anonymous %d MiB, the binary's pages %d MiB), peak %d MiB (live heap %d MiB)",
+		rss>>20, st["RssAnon"]>>20, st["RssFile"]>>20, peak>>20, live>>20), "≤ 128 MiB")
 	return nil
 }
 
-// profile writes a CPU profile of the manager taken over d to cpuProfile.
-func (b *bench) profile(d time.Duration) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprof, int(d.Seconds())))
+// profile writes the manager's /debug/pprof/<which> to file.
+func (b *bench) profile(which, file string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", b.pprof, which))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	f, err := os.Create(b.cpuProfile)
+	f, err := os.Create(file)
 	if err != nil {
 		return err
 	}
@@ -540,6 +635,23 @@ func (b *bench) profile(d time.Duration) error {
 		return err
 	}
 	return f.Close()
+}
+
+// liveHeap is the manager's heap in use right after a collection.
+func (b *bench) liveHeap() (int64, error) {
+	resp, err := http.Get("http://" + b.pprof + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, errors.New("the heap profile names no HeapAlloc")
 }
 
 // metrics is a scrape of the manager's /metrics: sample lines.
@@ -581,7 +693,7 @@ func (m metrics) sum(name string, labelAndValues ...string) float64 {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
-		if len(labelAndValues) > 0 && !slices.ContainsFunc(labelAndValues[1:], func(v string) bool {
+		if len(labelAndValues) > 0 && labelAndValues[0] != "" && !slices.ContainsFunc(labelAndValues[1:], func(v string) bool {
 			return strings.Contains(line, labelAndValues[0]+`="`+v+`"`)
 		}) {
 			continue
@@ -628,26 +740,54 @@ func processCPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
+// otherCPU is the CPU time used so far by the rest of the stack and by
+// this program, by name: the API server, etcd and the fake, which share
+// the machine with the manager.
+func otherCPU() map[string]time.Duration {
+	out := map[string]time.Duration{"bench": processCPU(os.Getpid())}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(string(comm))
+		if name == "kube-apiserver" || name == "etcd" || name == "spaces-fake" {
+			out[name] += processCPU(pid)
+		}
+	}
+	return out
+}
+
 // processMemory is a process's resident set size and its peak, in bytes.
 func processMemory(pid int) (rss, peak int64) {
+	m := procStatus(pid)
+	return m["VmRSS"], m["VmHWM"]
+}
+
+// procStatus is the sizes /proc/PID/status gives, in bytes, by name
+// (VmRSS, VmHWM, RssAnon, RssFile, ...).
+func procStatus(pid int) map[string]int64 {
+	out := map[string]int64{}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0
+		return out
 	}
 	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		key, value, _ := strings.Cut(sc.Text(), ":")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
-		switch key {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			peak = kb << 10
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64); err == nil {
+			out[key] = kb << 10
 		}
 	}
-	return rss, peak
+	return out
 }
+
 
 func countLines(path, text string) (int, error) {
 	b, err := os.ReadFile(path)

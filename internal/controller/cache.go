@@ -1,10 +1,14 @@
 package controller
 
 import (
+	"unique"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 )
 
 // lastAppliedAnnotation is where client-side kubectl apply keeps the whole
@@ -40,16 +44,60 @@ func CacheOptions(watchNamespaces []string, operatorNamespace string) cache.Opti
 }
 
 // stripMetadata drops from a cached object what the operator never reads
-// (and, of a Secret, must not hold).
+// (and, of a Secret, must not hold), and shares the strings that tens of
+// thousands of cached objects repeat: every decoded object would
+// otherwise hold its own copy of its namespace, finalizer, annotation
+// keys and condition types, statuses and reasons.
 func stripMetadata(obj any) (any, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return obj, nil // a tombstone: nothing to strip
 	}
 	m.SetManagedFields(nil)
-	if ann := m.GetAnnotations(); ann[lastAppliedAnnotation] != "" {
-		delete(ann, lastAppliedAnnotation)
-		m.SetAnnotations(ann)
+	ann := m.GetAnnotations()
+	delete(ann, lastAppliedAnnotation)
+	m.SetAnnotations(internKeys(ann))
+	m.SetLabels(internKeys(m.GetLabels()))
+	m.SetNamespace(intern(m.GetNamespace()))
+	if f := m.GetFinalizers(); len(f) > 0 {
+		for i := range f {
+			f[i] = intern(f[i])
+		}
+	}
+	if s := commonStatusOf(obj); s != nil {
+		for i := range s.Conditions {
+			c := &s.Conditions[i]
+			c.Type, c.Status, c.Reason = intern(c.Type), metav1.ConditionStatus(intern(string(c.Status))), intern(c.Reason)
+		}
 	}
 	return obj, nil
+}
+
+// commonStatusOf is the status every kind of the operator has; nil for
+// other objects.
+func commonStatusOf(obj any) *spacesv1alpha1.CommonStatus {
+	switch x := obj.(type) {
+	case *spacesv1alpha1.Space:
+		return &x.Status.CommonStatus
+	case *spacesv1alpha1.SpaceInvite:
+		return &x.Status.CommonStatus
+	case *spacesv1alpha1.ServiceAccountUserSet:
+		return &x.Status.CommonStatus
+	case *spacesv1alpha1.ClusterSpacesAccount:
+		return &x.Status.CommonStatus
+	}
+	return nil
+}
+
+func intern(s string) string { return unique.Make(s).Value() }
+
+func internKeys(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[intern(k)] = v
+	}
+	return out
 }

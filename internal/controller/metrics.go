@@ -72,13 +72,8 @@ func (c *ObjectsCollector) Collect(ch chan<- prometheus.Metric) {
 // Ready ("" before the first status write).
 func conditionsOf(o runtime.Object) (ready, stalled, reason string) {
 	var conds []metav1.Condition
-	switch x := o.(type) {
-	case *spacesv1alpha1.Space:
-		conds = x.Status.Conditions
-	case *spacesv1alpha1.SpaceInvite:
-		conds = x.Status.Conditions
-	case *spacesv1alpha1.ServiceAccountUserSet:
-		conds = x.Status.Conditions
+	if s := commonStatusOf(o); s != nil {
+		conds = s.Conditions
 	}
 	ready, stalled = string(metav1.ConditionUnknown), string(metav1.ConditionFalse)
 	if c := meta.FindStatusCondition(conds, spacesv1alpha1.ConditionReady); c != nil {

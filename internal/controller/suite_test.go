@@ -32,6 +32,7 @@ import (
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
+	"github.com/avayacloud/spaces-operator/internal/events"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 	"github.com/avayacloud/spaces-operator/internal/spaces/spacestest"
 	"github.com/avayacloud/spaces-operator/internal/testenv"
@@ -124,7 +125,11 @@ func startSuite() error {
 	if err := SetupIndexes(ctx, mgr, resolver); err != nil {
 		panic(err)
 	}
-	base := Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: mgr.GetEventRecorder("spaces-operator"), ResyncPeriod: testResync}
+	recorder, err := events.NewRecorder(ctx, mgr.GetClient(), scheme, "spaces-operator")
+	if err != nil {
+		return err
+	}
+	base := Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: resolver, Recorder: recorder, ResyncPeriod: testResync}
 	sr := &SpaceReconciler{Reconciler: base,
 		api: func(sp *spacesv1alpha1.Space, api spaceAPI) spaceAPI {
 			if w, ok := wrappers.Load(sp.Namespace); ok {
