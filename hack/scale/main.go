@@ -788,7 +788,6 @@ func procStatus(pid int) map[string]int64 {
 	return out
 }
 
-
 func countLines(path, text string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
