@@ -317,15 +317,10 @@ func (b *bench) create(n int) error {
 	if err := b.waitMetrics(); err != nil {
 		return err
 	}
-	before, err := b.st.State(context.Background())
+	before, err := b.snapshot()
 	if err != nil {
 		return err
 	}
-	m0, err := b.scrape()
-	if err != nil {
-		return err
-	}
-	cpu0 := processCPU(b.mgr.PID())
 	start := time.Now()
 	if err := b.createAll(fleetOf(ns, n)); err != nil {
 		return err
@@ -336,26 +331,22 @@ func (b *bench) create(n int) error {
 	}
 	took := done.Sub(start)
 	time.Sleep(2 * time.Second) // the last status writes' events
-	after, err := b.st.State(context.Background())
+	after, err := b.snapshot()
 	if err != nil {
 		return err
 	}
-	m1, err := b.scrape()
-	if err != nil {
-		return err
-	}
-	calls := sum(after.Calls) - sum(before.Calls)
-	writes := m1.sum("rest_client_requests_total", "method", "PATCH", "PUT") - m0.sum("rest_client_requests_total", "method", "PATCH", "PUT")
-	posts := m1.sum("rest_client_requests_total", "method", "POST") - m0.sum("rest_client_requests_total", "method", "POST")
-	b.row("Spaces calls per new Space (defaults)", fmt.Sprintf("%.2f (%s)", float64(calls)/float64(n), routes(before.Calls, after.Calls)), "2")
+	calls := sum(after.state.Calls) - sum(before.state.Calls)
+	writes := after.since(before, "rest_client_requests_total", "method", "PATCH", "PUT")
+	posts := after.since(before, "rest_client_requests_total", "method", "POST")
+	b.row("Spaces calls per new Space (defaults)", fmt.Sprintf("%.2f (%s)", float64(calls)/float64(n), routes(before.state.Calls, after.state.Calls)), "2")
 	b.row("Kubernetes writes per new Space", fmt.Sprintf("%.2f PATCH/PUT + %.2f POST (events)", float64(writes)/float64(n), float64(posts)/float64(n)), "3 + 1 event")
 	bound := (2*float64(n) - float64(spaces.DefaultBurst)) / spaces.DefaultQPS
 	b.row(fmt.Sprintf("%d Spaces Ready (qps %v, 4 workers)", n, spaces.DefaultQPS), fmt.Sprintf("%.0f s = %.3f × the rate bound", took.Seconds(), took.Seconds()/bound),
 		fmt.Sprintf("1.05 × %.0f s (2 calls each)", bound))
-	b.row("JWTs minted", fmt.Sprintf("%.0f", m1.sum("spaces_jwt_mints_total")-m0.sum("spaces_jwt_mints_total")), "1 per key")
-	b.row("in-use Secret reconciles", fmt.Sprintf("%.0f", m1.sum("controller_runtime_reconcile_total", "controller", "credentials-in-use")-m0.sum("controller_runtime_reconcile_total", "controller", "credentials-in-use")),
+	b.row("JWTs minted", fmt.Sprintf("%.0f", after.since(before, "spaces_jwt_mints_total")), "1 per key")
+	b.row("in-use Secret reconciles", fmt.Sprintf("%.0f", after.since(before, "controller_runtime_reconcile_total", "controller", "credentials-in-use")),
 		fmt.Sprintf("≤ N = %d", n))
-	b.row("manager CPU per new Space (defaults)", fmt.Sprintf("%.1f ms", (processCPU(b.mgr.PID())-cpu0).Seconds()*1000/float64(n)), "")
+	b.row("manager CPU per new Space (defaults)", fmt.Sprintf("%.1f ms", (after.cpu-before.cpu).Seconds()*1000/float64(n)), "")
 	return nil
 }
 
@@ -502,12 +493,10 @@ func (b *bench) fast(n int) error {
 	} else {
 		profiled <- nil
 	}
-	m0, err := b.scrape()
+	before, err := b.snapshot()
 	if err != nil {
 		return err
 	}
-	cpu0 := processCPU(b.mgr.PID())
-	others0 := otherCPU()
 	start := time.Now()
 	if err := b.createAll(fleetOf(ns, n)); err != nil {
 		return err
@@ -517,31 +506,27 @@ func (b *bench) fast(n int) error {
 	if err != nil {
 		return err
 	}
-	cpu := processCPU(b.mgr.PID()) - cpu0
-	others := otherCPU()
-	m1, err := b.scrape()
+	after, err := b.snapshot()
 	if err != nil {
 		return err
 	}
-	mean := func(name, label, value string) time.Duration {
-		count := m1.sum(name+"_count", label, value) - m0.sum(name+"_count", label, value)
-		if count == 0 {
-			return 0
-		}
-		return time.Duration((m1.sum(name+"_sum", label, value) - m0.sum(name+"_sum", label, value)) / count * float64(time.Second))
-	}
+	cpu := after.cpu - before.cpu
 	var parts []string
-	for _, name := range slices.Sorted(maps.Keys(others)) {
-		parts = append(parts, fmt.Sprintf("%s %.1f s", name, (others[name]-others0[name]).Seconds()))
+	for _, name := range slices.Sorted(maps.Keys(after.others)) {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", name, (after.others[name]-before.others[name]).Seconds()))
 	}
 	var requests []string
 	for _, method := range []string{"GET", "LIST", "POST", "PUT", "PATCH", "DELETE"} {
-		if d := m1.sum("rest_client_requests_total", "method", method) - m0.sum("rest_client_requests_total", "method", method); d > 0 {
+		if d := after.since(before, "rest_client_requests_total", "method", method); d > 0 {
 			requests = append(requests, fmt.Sprintf("%s %.0f", method, d))
 		}
 	}
+	var meanRequest time.Duration
+	if count := after.since(before, "spaces_api_request_duration_seconds_count"); count > 0 {
+		meanRequest = time.Duration(after.since(before, "spaces_api_request_duration_seconds_sum") / count * float64(time.Second))
+	}
 	b.row("  where the time went (qps 1000)", fmt.Sprintf("the %d objects created in %.1f s; a Spaces request took %v on average; the manager's Kubernetes requests: %s; CPU: manager %.1f s, %s",
-		n, created.Seconds(), mean("spaces_api_request_duration_seconds", "", "").Round(time.Millisecond), strings.Join(requests, ", "), cpu.Seconds(), strings.Join(parts, ", ")), "")
+		n, created.Seconds(), meanRequest.Round(time.Millisecond), strings.Join(requests, ", "), cpu.Seconds(), strings.Join(parts, ", ")), "")
 	if err := <-profiled; err != nil {
 		return err
 	}
@@ -654,6 +639,33 @@ func (b *bench) liveHeap() (int64, error) {
 	return 0, errors.New("the heap profile names no HeapAlloc")
 }
 
+// snapshot is what a phase compares before and after its work: the
+// fake's state, the manager's metrics, and the CPU time of the manager and
+// of the rest of the stack.
+type snapshot struct {
+	state   *stack.FakeState
+	metrics metrics
+	cpu     time.Duration
+	others  map[string]time.Duration
+}
+
+func (b *bench) snapshot() (snapshot, error) {
+	state, err := b.st.State(context.Background())
+	if err != nil {
+		return snapshot{}, err
+	}
+	m, err := b.scrape()
+	if err != nil {
+		return snapshot{}, err
+	}
+	return snapshot{state: state, metrics: m, cpu: processCPU(b.mgr.PID()), others: otherCPU()}, nil
+}
+
+// since is how much a metric (metrics.sum) grew from before to s.
+func (s snapshot) since(before snapshot, name string, labelAndValues ...string) float64 {
+	return s.metrics.sum(name, labelAndValues...) - before.metrics.sum(name, labelAndValues...)
+}
+
 // metrics is a scrape of the manager's /metrics: sample lines.
 type metrics []string
 
@@ -693,7 +705,7 @@ func (m metrics) sum(name string, labelAndValues ...string) float64 {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
-		if len(labelAndValues) > 0 && labelAndValues[0] != "" && !slices.ContainsFunc(labelAndValues[1:], func(v string) bool {
+		if len(labelAndValues) > 0 && !slices.ContainsFunc(labelAndValues[1:], func(v string) bool {
 			return strings.Contains(line, labelAndValues[0]+`="`+v+`"`)
 		}) {
 			continue
