@@ -73,9 +73,13 @@ type statusOf[T any] interface {
 }
 
 // finish ends a reconcile: the status written once, the outcome turned into
-// what controller-runtime should do next.
+// what controller-runtime should do next. A drift check deferred to its
+// turn writes nothing: it has observed nothing yet.
 func finish[T any, P statusOf[T]](ctx context.Context, r *Reconciler, obj client.Object, persisted, next P, o outcome) (ctrl.Result, error) {
 	res, err := o.result(r.ResyncPeriod, stalledFor(persisted.Common(), o.reason, time.Now()))
+	if o.phase == phaseDeferred {
+		return res, err
+	}
 	if perr := writeStatus(ctx, r, obj, persisted, next, o); perr != nil {
 		return ctrl.Result{}, perr
 	}
@@ -115,14 +119,14 @@ func (r *Reconciler) abandoned(ctx context.Context, obj client.Object) (bool, er
 // length whatever the number of objects (random waits would bunch).
 // busy objects (work left over, such as duplicates to delete) are looked
 // at now. It reports whether the reconcile ends here.
-func (r *Reconciler) deferFirstLook(obj client.Object, status *spacesv1alpha1.CommonStatus, busy bool) (ctrl.Result, bool) {
+func (r *Reconciler) deferFirstLook(obj client.Object, busy bool) (ctrl.Result, bool) {
 	if r.looked == nil {
 		return ctrl.Result{}, false
 	}
 	if _, seen := r.looked.LoadOrStore(obj.GetUID(), true); seen || busy || !obj.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, false
 	}
-	if !readyAtGeneration(obj, status) {
+	if !readyAtGeneration(obj) {
 		return ctrl.Result{}, false
 	}
 	k := r.deferred.Add(1)
@@ -132,7 +136,11 @@ func (r *Reconciler) deferFirstLook(obj client.Object, status *spacesv1alpha1.Co
 
 // readyAtGeneration reports whether the object is Ready and its status is
 // about its current generation: a reconcile of it is a drift check.
-func readyAtGeneration(obj client.Object, status *spacesv1alpha1.CommonStatus) bool {
+func readyAtGeneration(obj client.Object) bool {
+	status := commonStatusOf(obj)
+	if status == nil {
+		return false
+	}
 	ready := meta.FindStatusCondition(status.Conditions, spacesv1alpha1.ConditionReady)
 	return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == obj.GetGeneration() &&
 		status.ObservedGeneration == obj.GetGeneration() && obj.GetDeletionTimestamp().IsZero()
@@ -143,8 +151,8 @@ func readyAtGeneration(obj client.Object, status *spacesv1alpha1.CommonStatus) b
 // cost requests: it goes on now (ok), or the outcome defers it to its
 // turn, when it goes on without booking again. Objects created or changed
 // are not held back: they are not Ready at their generation.
-func (r *Reconciler) driftTurn(ctx context.Context, obj client.Object, status *spacesv1alpha1.CommonStatus, cred *credentials.Credential, cost int) (outcome, bool) {
-	if r.driftBooked == nil || cred == nil || cred.Client == nil || cred.Client.Limiter() == nil || !readyAtGeneration(obj, status) {
+func (r *Reconciler) driftTurn(ctx context.Context, obj client.Object, cred *credentials.Credential, cost int) (outcome, bool) {
+	if r.driftBooked == nil || cred == nil || cred.Client == nil || cred.Client.Limiter() == nil || !readyAtGeneration(obj) {
 		return outcome{}, true
 	}
 	now := time.Now()

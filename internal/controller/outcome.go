@@ -185,7 +185,7 @@ func applyConditions(status *spacesv1alpha1.CommonStatus, generation int64, o ou
 		set(spacesv1alpha1.ConditionSynced, metav1.ConditionFalse, spacesv1alpha1.ReasonDiffers, o.message)
 	case o.phase == phaseSynced:
 		set(spacesv1alpha1.ConditionSynced, metav1.ConditionTrue, o.reason, "")
-	case o.phase != 0 && o.phase != phaseDeferred:
+	case o.phase != 0:
 		set(spacesv1alpha1.ConditionSynced, metav1.ConditionFalse, o.reason, o.message)
 	}
 	switch o.phase {
@@ -294,7 +294,7 @@ func patchStatus(ctx context.Context, c client.Client, obj client.Object, set fu
 // warnOnTransition emits a warning event when an object enters a failure
 // reason it was not already in; reasons equal condition reasons.
 func warnOnTransition(rec recorder.EventRecorder, obj runtime.Object, persisted *spacesv1alpha1.CommonStatus, o outcome) {
-	if o.phase == phaseSynced || o.phase == phaseSuspended || o.phase == phaseDeferred || o.reason == spacesv1alpha1.ReasonProgressing || o.reason == readyReason(persisted) {
+	if o.phase == phaseSynced || o.phase == phaseSuspended || o.reason == spacesv1alpha1.ReasonProgressing || o.reason == readyReason(persisted) {
 		return
 	}
 	emit(rec, obj, corev1.EventTypeWarning, o.reason, "%s", o.message)

@@ -407,11 +407,11 @@ func TestDeferFirstLook(t *testing.T) {
 	r.setDefaults()
 	space := testSpace
 	ready := space("ready", 2, 2, metav1.ConditionTrue)
-	res, later := r.deferFirstLook(ready, &ready.Status.CommonStatus, false)
+	res, later := r.deferFirstLook(ready, false)
 	if !later || res.RequeueAfter < time.Second || res.RequeueAfter > time.Minute+time.Second || res.Priority == nil || *res.Priority != handler.LowPriority {
 		t.Fatalf("first look at a Ready object: %+v %v", res, later)
 	}
-	if _, later := r.deferFirstLook(ready, &ready.Status.CommonStatus, false); later {
+	if _, later := r.deferFirstLook(ready, false); later {
 		t.Fatal("the second look was deferred too")
 	}
 	for name, tc := range map[string]struct {
@@ -423,7 +423,7 @@ func TestDeferFirstLook(t *testing.T) {
 		"work left to do":  {space("busy", 2, 2, metav1.ConditionTrue), true},
 		"never reconciled": {&spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{UID: "new", Generation: 1}}, false},
 	} {
-		if _, later := r.deferFirstLook(tc.sp, &tc.sp.Status.CommonStatus, tc.busy); later {
+		if _, later := r.deferFirstLook(tc.sp, tc.busy); later {
 			t.Errorf("%s: deferred", name)
 		}
 	}
@@ -439,7 +439,7 @@ func TestDeferFirstLook_SpreadsEvenly(t *testing.T) {
 	var tenths [10]int
 	for i := range 1000 {
 		sp := testSpace(fmt.Sprintf("uid-%d", i), 1, 1, metav1.ConditionTrue)
-		res, later := r.deferFirstLook(sp, &sp.Status.CommonStatus, false)
+		res, later := r.deferFirstLook(sp, false)
 		if !later {
 			t.Fatalf("object %d looked at now", i)
 		}
@@ -470,7 +470,7 @@ func TestDriftTurn(t *testing.T) {
 	var waits []time.Duration
 	for i := range 10 {
 		sp := testSpace(fmt.Sprintf("uid-%d", i), 1, 1, metav1.ConditionTrue)
-		o, ok := r.driftTurn(ctx, sp, &sp.Status.CommonStatus, cred, 1)
+		o, ok := r.driftTurn(ctx, sp, cred, 1)
 		if ok != (i < 5) {
 			t.Fatalf("drift check %d went ahead: %v, want %v", i, ok, i < 5)
 		}
@@ -491,21 +491,21 @@ func TestDriftTurn(t *testing.T) {
 		}
 	}
 	again := testSpace("uid-9", 1, 1, metav1.ConditionTrue)
-	if o, ok := r.driftTurn(ctx, again, &again.Status.CommonStatus, cred, 1); ok || o.retryAfter > waits[len(waits)-1] {
+	if o, ok := r.driftTurn(ctx, again, cred, 1); ok || o.retryAfter > waits[len(waits)-1] {
 		t.Errorf("asking again before its turn: %+v %v, want deferred by at most %v", o, ok, waits[len(waits)-1])
 	}
 	r.driftBooked.Store(again.UID, time.Now().Add(-time.Millisecond)) // its turn came
-	if _, ok := r.driftTurn(ctx, again, &again.Status.CommonStatus, cred, 1); !ok {
+	if _, ok := r.driftTurn(ctx, again, cred, 1); !ok {
 		t.Error("at its turn the drift check was deferred again")
 	}
 	next := testSpace("uid-10", 1, 1, metav1.ConditionTrue)
-	if o, _ := r.driftTurn(ctx, next, &next.Status.CommonStatus, cred, 1); o.retryAfter < waits[len(waits)-1]+300*time.Millisecond {
+	if o, _ := r.driftTurn(ctx, next, cred, 1); o.retryAfter < waits[len(waits)-1]+300*time.Millisecond {
 		t.Errorf("the next booking waits %v: the deferred ones booked twice or not at all", o.retryAfter)
 	}
 	for name, sp := range map[string]*spacesv1alpha1.Space{
 		"not ready": testSpace("x1", 1, 1, metav1.ConditionFalse), "spec changed": testSpace("x2", 2, 1, metav1.ConditionTrue),
 	} {
-		if _, ok := r.driftTurn(ctx, sp, &sp.Status.CommonStatus, cred, 1); !ok {
+		if _, ok := r.driftTurn(ctx, sp, cred, 1); !ok {
 			t.Errorf("%s: held back as a drift check", name)
 		}
 	}

@@ -116,7 +116,7 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 			return ctrl.Result{}, releaseFinalizer(ctx, r.Client, set)
 		}
 	} else {
-		if res, later := r.deferFirstLook(set, &set.Status.CommonStatus, false); later {
+		if res, later := r.deferFirstLook(set, false); later {
 			return res, nil
 		}
 		o = r.reconcileLive(ctx, s)
@@ -148,7 +148,7 @@ func (r *ServiceAccountUserSetReconciler) reconcileLive(ctx context.Context, s *
 	lastFull, _ := r.fullReads.Load(s.set.UID)
 	full := lastFull == nil || r.Now().Sub(lastFull.(time.Time)) >= r.ResyncPeriod*9/10
 	if full {
-		if o, ok := r.driftTurn(ctx, s.set, &s.set.Status.CommonStatus, s.cred, (len(s.set.Spec.Users)+49)/50); !ok {
+		if o, ok := r.driftTurn(ctx, s.set, s.cred, (len(s.set.Spec.Users)+49)/50); !ok {
 			return o
 		}
 	}

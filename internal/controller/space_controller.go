@@ -93,7 +93,7 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		r.forgetDrift(sp)
 		return r.reconcileDelete(ctx, s)
 	}
-	if res, later := r.deferFirstLook(sp, &sp.Status.CommonStatus, len(sp.Status.LeftoverSpaceIDs) > 0); later {
+	if res, later := r.deferFirstLook(sp, len(sp.Status.LeftoverSpaceIDs) > 0); later {
 		return res, nil
 	}
 	return r.finish(ctx, s, r.reconcileLive(ctx, s))
@@ -117,7 +117,7 @@ func (r *SpaceReconciler) reconcileSpace(ctx context.Context, s *spaceScope) out
 	if o, ok := r.resolve(ctx, s); !ok {
 		return o
 	}
-	if o, ok := r.driftTurn(ctx, s.space, &s.space.Status.CommonStatus, s.cred, 1); !ok {
+	if o, ok := r.driftTurn(ctx, s.space, s.cred, 1); !ok {
 		return o
 	}
 	id := recordedSpaceID(s.space)

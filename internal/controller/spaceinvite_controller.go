@@ -128,7 +128,7 @@ func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		r.forgetDrift(inv)
 		return r.reconcileDelete(ctx, s)
 	}
-	if res, later := r.deferFirstLook(inv, &inv.Status.CommonStatus, false); later {
+	if res, later := r.deferFirstLook(inv, false); later {
 		return res, nil
 	}
 	o := r.reconcileLive(ctx, s)
@@ -149,7 +149,7 @@ func (r *SpaceInviteReconciler) reconcileLive(ctx context.Context, s *inviteScop
 	if o, ok := r.target(ctx, s); !ok {
 		return o
 	}
-	if o, ok := r.driftTurn(ctx, s.inv, &s.inv.Status.CommonStatus, s.cred, 1); !ok {
+	if o, ok := r.driftTurn(ctx, s.inv, s.cred, 1); !ok {
 		return o
 	}
 	members, err := r.readMembers(ctx, s)
