@@ -19,13 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
 	"github.com/avayacloud/spaces-operator/internal/controller"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/events"
+	"github.com/avayacloud/spaces-operator/internal/metricsauth"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 
 	// The image holds the binary alone, no certificate store: the public
@@ -187,7 +187,7 @@ func splitList(v string) []string {
 func metricsOptions(addr string, secure bool) metricsserver.Options {
 	opts := metricsserver.Options{BindAddress: addr, SecureServing: secure}
 	if secure {
-		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		opts.FilterProvider = metricsauth.Provider
 	}
 	return opts
 }
