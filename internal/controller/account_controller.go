@@ -44,7 +44,7 @@ func (r *ClusterSpacesAccountReconciler) SetupWithManager(mgr ctrl.Manager) erro
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&spacesv1alpha1.ClusterSpacesAccount{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&corev1.Secret{}, accountsOf, builder.WithPredicates(credentialsChanged())).
-		WithOptions(r.options()).
+		WithOptions(r.options(nil)).
 		Named("clusterspacesaccount").
 		Complete(r)
 }

@@ -12,10 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
@@ -36,9 +37,7 @@ type Reconciler struct {
 	// MaxConcurrentReconciles per kind (default 4).
 	MaxConcurrentReconciles int
 
-	// looked holds the UIDs of the objects this process has reconciled;
-	// deferred counts the first looks it spread.
-	looked   *sync.Map
+	// deferred counts the looks spreadLook spread.
 	deferred *atomic.Uint64
 	// driftBooked holds, by UID, when the drift check an object booked in
 	// its service app's drift share may go.
@@ -46,7 +45,7 @@ type Reconciler struct {
 }
 
 func (r *Reconciler) setDefaults() {
-	r.looked, r.deferred, r.driftBooked = &sync.Map{}, &atomic.Uint64{}, &sync.Map{}
+	r.deferred, r.driftBooked = &atomic.Uint64{}, &sync.Map{}
 	if r.ResyncPeriod <= 0 {
 		r.ResyncPeriod = DefaultResyncPeriod
 	}
@@ -56,9 +55,13 @@ func (r *Reconciler) setDefaults() {
 }
 
 // options are the controller options every kind uses: its concurrency,
-// the jittered per-object backoff, and the queue fair between namespaces.
-func (r *Reconciler) options() controller.Options {
-	return controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff(), NewQueue: newFairQueue}
+// the jittered per-object backoff, and the queue fair between namespaces
+// that spreads looks at unchanged objects (unchangedLooks; nil: none).
+func (r *Reconciler) options(spread func(reconcile.Request) (time.Duration, bool)) controller.Options {
+	return controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles, RateLimiter: newBackoff(),
+		NewQueue: func(name string, rateLimiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+			return newFairQueue(name, rateLimiter, spread)
+		}}
 }
 
 func (r *Reconciler) event(obj runtime.Object, typ, reason, format string, args ...any) {
@@ -109,29 +112,38 @@ func (r *Reconciler) abandoned(ctx context.Context, obj client.Object) (bool, er
 	return true, releaseFinalizer(ctx, r.Client, obj)
 }
 
-// deferFirstLook spreads the drift checks of objects that were already
-// Ready at their generation when this process started (a restart, a
-// rollout, a leader failover): instead of re-reading the whole fleet at
-// once, one Spaces call each ahead of any new work, each object's first
-// look comes later within one resync period, at low priority, evenly
-// spread: the k-th deferred object waits frac(k·φ) of the period, a
+// spreadLook says how long a look at an unchanged object may wait: a
+// look the informers ask for without a change (every object they list when
+// the controller starts, after a restart, a rollout or a leader failover;
+// and their periodic resyncs) at an object Ready at its generation. Instead
+// of re-reading the whole fleet at once, one Spaces call each ahead of any
+// new work, each such look comes later within one resync period, at low
+// priority, evenly spread: the k-th waits frac(k·φ) of the period, a
 // sequence that fills every stretch of the period in proportion to its
-// length whatever the number of objects (random waits would bunch).
-// busy objects (work left over, such as duplicates to delete) are looked
-// at now. It reports whether the reconcile ends here.
-func (r *Reconciler) deferFirstLook(obj client.Object, busy bool) (ctrl.Result, bool) {
-	if r.looked == nil {
-		return ctrl.Result{}, false
-	}
-	if _, seen := r.looked.LoadOrStore(obj.GetUID(), true); seen || busy || !obj.GetDeletionTimestamp().IsZero() {
-		return ctrl.Result{}, false
-	}
-	if !readyAtGeneration(obj) {
-		return ctrl.Result{}, false
+// length whatever the number of objects (random waits would bunch). busy
+// objects (work left over, such as duplicates to delete) are looked at now.
+func (r *Reconciler) spreadLook(obj client.Object, busy bool) (time.Duration, bool) {
+	if busy || !readyAtGeneration(obj) {
+		return 0, false
 	}
 	k := r.deferred.Add(1)
 	_, frac := math.Modf(float64(k) * math.Phi)
-	return ctrl.Result{RequeueAfter: time.Second + time.Duration(frac*float64(r.ResyncPeriod)), Priority: new(handler.LowPriority)}, true
+	return time.Second + time.Duration(frac*float64(r.ResyncPeriod)), true
+}
+
+// unchangedLooks is the queue's spreadLook for one kind: it reads the
+// request's object from the cache.
+func unchangedLooks[T any, P interface {
+	*T
+	client.Object
+}](r *Reconciler, busy func(P) bool) func(reconcile.Request) (time.Duration, bool) {
+	return func(req reconcile.Request) (time.Duration, bool) {
+		obj := P(new(T))
+		if err := r.Get(context.Background(), req.NamespacedName, obj); err != nil {
+			return 0, false
+		}
+		return r.spreadLook(obj, busy != nil && busy(obj))
+	}
 }
 
 // readyAtGeneration reports whether the object is Ready and its status is

@@ -20,9 +20,14 @@ import (
 // and so on: one namespace's thousand creates do not hold up another's
 // one. Priorities stay above handler.LowPriority, so new work still goes
 // before every drift check. Requeues after a wait or a failure keep the
-// priority they ask for.
+// priority they ask for; items asked to wait wait in parking, outside the
+// priority queue, until their time.
 type fairQueue struct {
 	priorityqueue.PriorityQueue[reconcile.Request]
+	parking *parking
+	// spread says how long a look at an unchanged object may wait
+	// (Reconciler.spreadLook); nil: not at all.
+	spread func(reconcile.Request) (time.Duration, bool)
 
 	mu      sync.Mutex
 	waiting map[string]map[string]struct{} // namespace → names added and not yet taken
@@ -32,19 +37,51 @@ type fairQueue struct {
 // lowest fair priority stays above handler.LowPriority.
 const maxFairDepth = -handler.LowPriority - 1
 
-func newFairQueue(name string, rateLimiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
-	return &fairQueue{
+func newFairQueue(name string, rateLimiter workqueue.TypedRateLimiter[reconcile.Request], spread func(reconcile.Request) (time.Duration, bool)) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	q := &fairQueue{
+		spread: spread,
 		PriorityQueue: priorityqueue.New(name, func(o *priorityqueue.Opts[reconcile.Request]) {
 			o.RateLimiter = rateLimiter
 			o.Log = ctrl.Log.WithName("controller").WithValues("controller", name)
 		}),
 		waiting: map[string]map[string]struct{}{},
 	}
+	q.parking = newParking(func(priority int, reqs []reconcile.Request) {
+		q.PriorityQueue.AddWithOpts(priorityqueue.AddOpts{Priority: &priority}, reqs...)
+	})
+	return q
 }
 
-// AddWithOpts gives plain adds their namespace's fair priority.
+// AddWithOpts parks items asked to wait, spreads looks at unchanged
+// objects, and gives plain adds their namespace's fair priority.
 func (q *fairQueue) AddWithOpts(o priorityqueue.AddOpts, items ...reconcile.Request) {
-	if o.After > 0 || o.RateLimited || (o.Priority != nil && *o.Priority < 0) {
+	if q.spread != nil && unchangedLook(o) {
+		var now []reconcile.Request
+		for _, item := range items {
+			if wait, ok := q.spread(item); ok {
+				q.parking.park(item, time.Now().Add(wait), handler.LowPriority)
+			} else {
+				now = append(now, item)
+			}
+		}
+		if items = now; len(items) == 0 {
+			return
+		}
+	}
+	if o.After > 0 && !o.RateLimited {
+		due, priority := time.Now().Add(o.After), 0
+		if o.Priority != nil {
+			priority = *o.Priority
+		}
+		for _, item := range items {
+			q.parking.park(item, due, priority)
+		}
+		return
+	}
+	for _, item := range items {
+		q.parking.unpark(item)
+	}
+	if o.RateLimited || (o.Priority != nil && *o.Priority < 0) {
 		q.PriorityQueue.AddWithOpts(o, items...)
 		return
 	}
@@ -52,6 +89,14 @@ func (q *fairQueue) AddWithOpts(o priorityqueue.AddOpts, items ...reconcile.Requ
 		o.Priority = new(q.place(item))
 		q.PriorityQueue.AddWithOpts(o, item)
 	}
+}
+
+// unchangedLook says whether an add asks for a look at an object that did
+// not change: controller-runtime's handlers add the objects an informer
+// lists (at its start and its resyncs) at handler.LowPriority, everything
+// else at a higher one.
+func unchangedLook(o priorityqueue.AddOpts) bool {
+	return o.After == 0 && !o.RateLimited && o.Priority != nil && *o.Priority == handler.LowPriority
 }
 
 // place records item as waiting and returns its fair priority.
@@ -80,6 +125,16 @@ func (q *fairQueue) taken(item reconcile.Request) {
 			delete(q.waiting, item.Namespace)
 		}
 	}
+}
+
+func (q *fairQueue) ShutDown() {
+	q.parking.shutDown()
+	q.PriorityQueue.ShutDown()
+}
+
+func (q *fairQueue) ShutDownWithDrain() {
+	q.parking.shutDown()
+	q.PriorityQueue.ShutDownWithDrain()
 }
 
 func (q *fairQueue) Add(item reconcile.Request) {

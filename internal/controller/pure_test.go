@@ -390,9 +390,6 @@ func TestPlanUsers_CreateStillOut(t *testing.T) {
 	}
 }
 
-// TestDeferFirstLook: after a start, an object already Ready at its
-// generation is first looked at at a random moment within one resync
-// period, behind new work; anything else, and every later look, at once.
 // testSpace is a Space at generation whose status was last written at
 // observed, with Ready ready.
 func testSpace(uid string, generation, observed int64, ready metav1.ConditionStatus) *spacesv1alpha1.Space {
@@ -402,17 +399,16 @@ func testSpace(uid string, generation, observed int64, ready metav1.ConditionSta
 	return sp
 }
 
-func TestDeferFirstLook(t *testing.T) {
+// TestSpreadLook: a look at an unchanged object Ready at its generation
+// waits up to one resync period; anything else is looked at now.
+func TestSpreadLook(t *testing.T) {
 	r := &Reconciler{ResyncPeriod: time.Minute}
 	r.setDefaults()
 	space := testSpace
-	ready := space("ready", 2, 2, metav1.ConditionTrue)
-	res, later := r.deferFirstLook(ready, false)
-	if !later || res.RequeueAfter < time.Second || res.RequeueAfter > time.Minute+time.Second || res.Priority == nil || *res.Priority != handler.LowPriority {
-		t.Fatalf("first look at a Ready object: %+v %v", res, later)
-	}
-	if _, later := r.deferFirstLook(ready, false); later {
-		t.Fatal("the second look was deferred too")
+	for range 3 {
+		if wait, later := r.spreadLook(space("ready", 2, 2, metav1.ConditionTrue), false); !later || wait < time.Second || wait > time.Minute+time.Second {
+			t.Fatalf("a look at a Ready object: %v %v", wait, later)
+		}
 	}
 	for name, tc := range map[string]struct {
 		sp   *spacesv1alpha1.Space
@@ -423,27 +419,26 @@ func TestDeferFirstLook(t *testing.T) {
 		"work left to do":  {space("busy", 2, 2, metav1.ConditionTrue), true},
 		"never reconciled": {&spacesv1alpha1.Space{ObjectMeta: metav1.ObjectMeta{UID: "new", Generation: 1}}, false},
 	} {
-		if _, later := r.deferFirstLook(tc.sp, tc.busy); later {
+		if _, later := r.spreadLook(tc.sp, tc.busy); later {
 			t.Errorf("%s: deferred", name)
 		}
 	}
 }
 
-// TestDeferFirstLook_SpreadsEvenly: after a restart with 1,000 Ready
+// TestSpreadLook_SpreadsEvenly: after a restart with 1,000 Ready
 // objects, every tenth of the resync period gets a tenth of the first
 // looks (within 2 %, where random waits would stray by about 10 %), so
 // the first minute after a restart costs N × 60 s / period calls.
-func TestDeferFirstLook_SpreadsEvenly(t *testing.T) {
+func TestSpreadLook_SpreadsEvenly(t *testing.T) {
 	r := &Reconciler{ResyncPeriod: 10 * time.Minute}
 	r.setDefaults()
 	var tenths [10]int
 	for i := range 1000 {
-		sp := testSpace(fmt.Sprintf("uid-%d", i), 1, 1, metav1.ConditionTrue)
-		res, later := r.deferFirstLook(sp, false)
+		wait, later := r.spreadLook(testSpace(fmt.Sprintf("uid-%d", i), 1, 1, metav1.ConditionTrue), false)
 		if !later {
 			t.Fatalf("object %d looked at now", i)
 		}
-		tenths[min(9, int((res.RequeueAfter-time.Second)*10/r.ResyncPeriod))]++
+		tenths[min(9, int((wait-time.Second)*10/r.ResyncPeriod))]++
 	}
 	for i, n := range tenths {
 		if n < 98 || n > 102 {

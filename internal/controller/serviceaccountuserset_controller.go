@@ -79,7 +79,7 @@ func (r *ServiceAccountUserSetReconciler) SetupWithManager(mgr ctrl.Manager) err
 		For(&spacesv1alpha1.ServiceAccountUserSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate(), annotationChanged(spacesv1alpha1.AnnotationAbandon)))).
 		Watches(&spacesv1alpha1.ServiceAccountUserSet{}, sharers, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate())))
 	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.ServiceAccountUserSetList{}).
-		WithOptions(r.options()).
+		WithOptions(r.options(unchangedLooks[spacesv1alpha1.ServiceAccountUserSet](&r.Reconciler, nil))).
 		Named("serviceaccountuserset").
 		Complete(r)
 }
@@ -116,9 +116,6 @@ func (r *ServiceAccountUserSetReconciler) Reconcile(ctx context.Context, req ctr
 			return ctrl.Result{}, releaseFinalizer(ctx, r.Client, set)
 		}
 	} else {
-		if res, later := r.deferFirstLook(set, false); later {
-			return res, nil
-		}
 		o = r.reconcileLive(ctx, s)
 	}
 	return finish(ctx, &r.Reconciler, s.set, &s.set.Status, &s.status, o)

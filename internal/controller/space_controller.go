@@ -75,7 +75,7 @@ func (r *SpaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.GenerationChangedPredicate{}, annotationChanged(spacesv1alpha1.AnnotationRecreate), annotationChanged(spacesv1alpha1.AnnotationAbandon), deletionPredicate()))).
 		Watches(&spacesv1alpha1.Space{}, claimantsOnRelease(mgr.GetClient()))
 	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.SpaceList{}).
-		WithOptions(r.options()).
+		WithOptions(r.options(unchangedLooks(&r.Reconciler, func(sp *spacesv1alpha1.Space) bool { return len(sp.Status.LeftoverSpaceIDs) > 0 }))).
 		Named("space").
 		Complete(r)
 }
@@ -92,9 +92,6 @@ func (r *SpaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if !sp.DeletionTimestamp.IsZero() {
 		r.forgetDrift(sp)
 		return r.reconcileDelete(ctx, s)
-	}
-	if res, later := r.deferFirstLook(sp, len(sp.Status.LeftoverSpaceIDs) > 0); later {
-		return res, nil
 	}
 	return r.finish(ctx, s, r.reconcileLive(ctx, s))
 }

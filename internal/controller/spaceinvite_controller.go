@@ -78,7 +78,7 @@ func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&spacesv1alpha1.SpaceInvite{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate(), annotationChanged(spacesv1alpha1.AnnotationAbandon)))).
 		Watches(&spacesv1alpha1.Space{}, invitesOfSpace, builder.WithPredicates(spaceReadinessChanged()))
 	return watchCredentialSources(b, mgr.GetClient(), &spacesv1alpha1.SpaceInviteList{}).
-		WithOptions(r.options()).
+		WithOptions(r.options(unchangedLooks[spacesv1alpha1.SpaceInvite](&r.Reconciler, nil))).
 		Named("spaceinvite").
 		Complete(r)
 }
@@ -127,9 +127,6 @@ func (r *SpaceInviteReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !inv.DeletionTimestamp.IsZero() {
 		r.forgetDrift(inv)
 		return r.reconcileDelete(ctx, s)
-	}
-	if res, later := r.deferFirstLook(inv, false); later {
-		return res, nil
 	}
 	o := r.reconcileLive(ctx, s)
 	res, err := r.finish(ctx, s, o)
