@@ -2,8 +2,10 @@ package controller
 
 import (
 	"context"
+	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -74,24 +76,14 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.R
 		field string
 		fn    client.IndexerFunc
 		// unique: nearly every object has a value of its own, looked up
-		// cluster-wide only (indexClusterWide).
+		// with listByValue only (indexBuckets).
 		unique bool
 	}{
 		{&spacesv1alpha1.Space{}, indexCredentialsSource, bySource, false},
 		{&spacesv1alpha1.SpaceInvite{}, indexCredentialsSource, bySource, false},
 		{&spacesv1alpha1.ServiceAccountUserSet{}, indexCredentialsSource, bySource, false},
-		{&spacesv1alpha1.Space{}, indexSpaceID, func(o client.Object) []string {
-			if id := recordedSpaceID(o.(*spacesv1alpha1.Space)); id != "" {
-				return []string{id}
-			}
-			return nil
-		}, true},
-		{&spacesv1alpha1.SpaceInvite{}, indexSpaceRef, func(o client.Object) []string {
-			if ref := o.(*spacesv1alpha1.SpaceInvite).Spec.SpaceRef; ref != nil {
-				return []string{o.GetNamespace() + "/" + ref.Name}
-			}
-			return nil
-		}, true},
+		{&spacesv1alpha1.Space{}, indexSpaceID, spaceIDValues, true},
+		{&spacesv1alpha1.SpaceInvite{}, indexSpaceRef, spaceRefValues, true},
 		{&spacesv1alpha1.ServiceAccountUserSet{}, indexUserEmail, func(o client.Object) []string {
 			var emails []string
 			for _, u := range o.(*spacesv1alpha1.ServiceAccountUserSet).Spec.Users {
@@ -103,7 +95,7 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.R
 	for _, i := range indexes {
 		var err error
 		if i.unique {
-			err = indexClusterWide(ctx, mgr.GetCache(), i.obj, i.field, i.fn)
+			err = indexBuckets(ctx, mgr.GetCache(), i.obj, i.field, i.fn)
 		} else {
 			err = mgr.GetFieldIndexer().IndexField(ctx, i.obj, i.field, i.fn)
 		}
@@ -114,15 +106,34 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.R
 	return nil
 }
 
-// indexClusterWide is controller-runtime's IndexField holding only the
-// cluster-wide key of each value: IndexField also keeps a key in the
-// object's namespace, and for values nearly every object has one of its
-// own (a space id, a Space reference) each key costs a set of its own, a
-// third of the heap of the informer indexes at 10,000 Spaces and
-// SpaceInvites. Lists by such a field must not be limited to a namespace
-// (client.MatchingFields without client.InNamespace), and find what
-// IndexField would have found.
-func indexClusterWide(ctx context.Context, informers cache.Informers, obj client.Object, field string, fn client.IndexerFunc) error {
+// spaceIDValues is the space id a Space manages.
+func spaceIDValues(o client.Object) []string {
+	if id := recordedSpaceID(o.(*spacesv1alpha1.Space)); id != "" {
+		return []string{id}
+	}
+	return nil
+}
+
+// spaceRefValues is "namespace/name" of a SpaceInvite's Space.
+func spaceRefValues(o client.Object) []string {
+	if ref := o.(*spacesv1alpha1.SpaceInvite).Spec.SpaceRef; ref != nil {
+		return []string{o.GetNamespace() + "/" + ref.Name}
+	}
+	return nil
+}
+
+// uniqueValues are the index functions of the fields indexBuckets indexes.
+var uniqueValues = map[string]client.IndexerFunc{indexSpaceID: spaceIDValues, indexSpaceRef: spaceRefValues}
+
+// indexBuckets indexes a field whose values nearly every object has one of
+// its own (a space id, a Space reference) by one of valueBuckets buckets
+// of the value's hash, under controller-runtime's index name and
+// cluster-wide key, and listByValue keeps the bucket's objects that have
+// the value. controller-runtime's IndexField keeps a set of keys per value,
+// twice (cluster-wide and in the namespace): a set per object, 250 bytes
+// each, the biggest part of the informer indexes' heap at 10,000 Spaces
+// and SpaceInvites.
+func indexBuckets(ctx context.Context, informers cache.Informers, obj client.Object, field string, fn client.IndexerFunc) error {
 	informer, err := informers.GetInformer(ctx, obj)
 	if err != nil {
 		return err
@@ -134,15 +145,46 @@ func indexClusterWide(ctx context.Context, informers cache.Informers, obj client
 		}
 		values := fn(o)
 		for i, v := range values {
-			values[i] = clusterWideIndexPrefix + v
+			values[i] = clusterWideIndexPrefix + bucketOf(v)
 		}
 		return values, nil
 	}})
 }
 
+// valueBuckets is how many buckets a unique field's values fall in: a few
+// objects each at 10,000, a lookup lists a bucket's few objects.
+const valueBuckets = 4096
+
+// bucketOf is the bucket of a value.
+func bucketOf(value string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(value))
+	return strconv.FormatUint(uint64(h.Sum32()%valueBuckets), 16)
+}
+
 // clusterWideIndexPrefix is how controller-runtime's cache names the
-// cluster-wide key of an indexed value (internal.KeyToNamespacedKey).
+// cluster-wide key of an indexed value (internal.KeyToNamespacedKey): a
+// list without client.InNamespace looks it up.
 const clusterWideIndexPrefix = "__all_namespaces/"
+
+// listByValue lists into list the objects whose unique field (indexed by
+// indexBuckets) holds value, in every namespace.
+func listByValue(ctx context.Context, c client.Reader, list client.ObjectList, field, value string) error {
+	if err := c.List(ctx, list, client.MatchingFields{field: bucketOf(value)}); err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
+	kept := items[:0]
+	for _, item := range items {
+		if slices.Contains(uniqueValues[field](item.(client.Object)), value) {
+			kept = append(kept, item)
+		}
+	}
+	return meta.SetList(list, kept)
+}
 
 // credentialUsers are the lists of kinds whose objects may use a Secret.
 func credentialUsers() []client.ObjectList {

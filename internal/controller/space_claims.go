@@ -24,7 +24,7 @@ import (
 // Space records it.
 func claimHolder(ctx context.Context, c client.Reader, id string) (*spacesv1alpha1.Space, error) {
 	var list spacesv1alpha1.SpaceList
-	if err := c.List(ctx, &list, client.MatchingFields{indexSpaceID: id}); err != nil {
+	if err := listByValue(ctx, c, &list, indexSpaceID, id); err != nil {
 		return nil, err
 	}
 	var holder *spacesv1alpha1.Space
@@ -76,7 +76,7 @@ func claimantsOnRelease(c client.Reader) handler.TypedEventHandler[client.Object
 			return
 		}
 		var list spacesv1alpha1.SpaceList
-		if err := c.List(ctx, &list, client.MatchingFields{indexSpaceID: released}); err != nil {
+		if err := listByValue(ctx, c, &list, indexSpaceID, released); err != nil {
 			return
 		}
 		for _, sp := range list.Items {

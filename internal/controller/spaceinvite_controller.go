@@ -65,7 +65,7 @@ func (r *SpaceInviteReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	invitesOfSpace := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list spacesv1alpha1.SpaceInviteList
-		if err := mgr.GetClient().List(ctx, &list, client.MatchingFields{indexSpaceRef: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		if err := listByValue(ctx, mgr.GetClient(), &list, indexSpaceRef, o.GetNamespace()+"/"+o.GetName()); err != nil {
 			return nil
 		}
 		reqs := make([]reconcile.Request, 0, len(list.Items))
