@@ -25,6 +25,7 @@ import (
 	"github.com/avayacloud/spaces-operator/internal/controller"
 	"github.com/avayacloud/spaces-operator/internal/credentials"
 	"github.com/avayacloud/spaces-operator/internal/events"
+	"github.com/avayacloud/spaces-operator/internal/memlimit"
 	"github.com/avayacloud/spaces-operator/internal/metricsauth"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 
@@ -90,7 +91,7 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
-	if limit := setMemoryLimit("/sys/fs/cgroup"); limit > 0 {
+	if limit := memlimit.Set("/sys/fs/cgroup", "/proc/self/exe"); limit > 0 {
 		log.Info("Go memory limit set from the container's", "bytes", limit)
 	}
 

@@ -47,6 +47,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	spacesv1alpha1 "github.com/avayacloud/spaces-operator/api/v1alpha1"
+	"github.com/avayacloud/spaces-operator/internal/memlimit"
 	"github.com/avayacloud/spaces-operator/internal/spaces"
 	"github.com/avayacloud/spaces-operator/internal/stack"
 )
@@ -64,6 +65,8 @@ type bench struct {
 	pprof       string
 	cpuProfile  string
 	heapProfile string
+	// managerBinary is the manager's executable.
+	managerBinary string
 }
 
 func main() {
@@ -73,7 +76,7 @@ func main() {
 	singles := flag.Int("singles", 20, "single Spaces created one at a time while the rechecks run")
 	skip := flag.String("skip", "", "comma-separated phases to skip (create, restart, backlog, retry-after, fast, memory)")
 	flag.IntVar(&writers, "writers", 16, "objects created at once")
-	flag.StringVar(&memoryLimit, "memory-limit", "128Mi", "the container memory limit the memory phase runs the manager under, as the chart sets it: GOMEMLIMIT is 90 % of it, as the manager sets it from its cgroup (empty: none)")
+	flag.StringVar(&memoryLimit, "memory-limit", "128Mi", "the container memory limit the memory phase runs the manager under: GOMEMLIMIT is set as the manager sets it from its cgroup (memlimit.Soft: 90 % of the limit less the binary's image) (empty: none)")
 	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile of the manager, taken while the fast phase creates, to this file")
 	flag.StringVar(&apiserverProfile, "apiserver-cpu-profile", "", "write a CPU profile of kube-apiserver, taken while the fast phase creates, to this file")
 	heapProfile := flag.String("heap-profile", "", "write a heap profile of the manager, taken at the end of the memory phase, to this file")
@@ -114,7 +117,7 @@ func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfi
 	if err != nil {
 		return err
 	}
-	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath, cpuProfile: cpuProfile, heapProfile: heapProfile}
+	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath, cpuProfile: cpuProfile, heapProfile: heapProfile, managerBinary: bins.Manager}
 	defer func() {
 		if b.mgr != nil {
 			b.mgr.Stop()
@@ -553,15 +556,18 @@ func (b *bench) fast(n int) error {
 // memory: the manager's RSS with many objects Ready.
 func (b *bench) memory(n int) error {
 	const workers = 16
+	limit := "no memory limit"
 	if memoryLimit != "" {
 		q, err := resource.ParseQuantity(memoryLimit)
 		if err != nil {
 			return fmt.Errorf("-memory-limit: %w", err)
 		}
-		if err := os.Setenv("GOMEMLIMIT", strconv.FormatInt(q.Value()*9/10, 10)); err != nil {
+		soft := memlimit.Soft(q.Value(), memlimit.ImageSize(b.managerBinary))
+		if err := os.Setenv("GOMEMLIMIT", strconv.FormatInt(soft, 10)); err != nil {
 			return err
 		}
 		defer func() { _ = os.Unsetenv("GOMEMLIMIT") }()
+		limit = fmt.Sprintf("limit %s, GOMEMLIMIT %d MiB", memoryLimit, soft>>20)
 	}
 	if err := b.startManager("--api-qps", "1000", "--api-burst", "1000", "--max-concurrent-reconciles", strconv.Itoa(workers), "--resync-period", "10m"); err != nil {
 		return err
@@ -576,7 +582,7 @@ func (b *bench) memory(n int) error {
 	if _, err := b.waitReady(ns, &spacesv1alpha1.SpaceList{}, n, 2*time.Hour); err != nil {
 		return err
 	}
-	rssSpaces, _ := processMemory(b.mgr.PID())
+	rssSpaces := procStatus(b.mgr.PID())["VmRSS"]
 	liveSpaces, err := b.liveHeap()
 	if err != nil {
 		return err
@@ -595,7 +601,8 @@ func (b *bench) memory(n int) error {
 		return err
 	}
 	time.Sleep(10 * time.Second)
-	rss, peak := processMemory(b.mgr.PID())
+	// One reading, before the profiles below force collections.
+	st := procStatus(b.mgr.PID())
 	if b.heapProfile != "" {
 		if err := b.profile("heap?gc=1", b.heapProfile); err != nil {
 			return err
@@ -605,14 +612,9 @@ func (b *bench) memory(n int) error {
 	if err != nil {
 		return err
 	}
-	limit := "no memory limit"
-	if memoryLimit != "" {
-		limit = "limit " + memoryLimit + ", GOMEMLIMIT 90 % of it"
-	}
 	b.row(fmt.Sprintf("manager RSS, %d Spaces Ready (%s)", n, limit), fmt.Sprintf("%d MiB (live heap %d MiB)", rssSpaces>>20, liveSpaces>>20), "")
-	st := procStatus(b.mgr.PID())
 	b.row(fmt.Sprintf("manager RSS, %d Spaces + %d SpaceInvites Ready (%s)", n, n, limit), fmt.Sprintf("%d MiB (anonymous %d MiB, the binary's pages %d MiB), peak %d MiB (live heap %d MiB)",
-		rss>>20, st["RssAnon"]>>20, st["RssFile"]>>20, peak>>20, live>>20), "≤ 128 MiB")
+		st["VmRSS"]>>20, st["RssAnon"]>>20, st["RssFile"]>>20, st["VmHWM"]>>20, live>>20), "≤ 128 MiB")
 	return nil
 }
 
@@ -802,12 +804,6 @@ func otherCPU() map[string]time.Duration {
 		}
 	}
 	return out
-}
-
-// processMemory is a process's resident set size and its peak, in bytes.
-func processMemory(pid int) (rss, peak int64) {
-	m := procStatus(pid)
-	return m["VmRSS"], m["VmHWM"]
 }
 
 // procStatus is the sizes /proc/PID/status gives, in bytes, by name
