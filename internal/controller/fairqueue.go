@@ -56,10 +56,16 @@ func newFairQueue(name string, rateLimiter workqueue.TypedRateLimiter[reconcile.
 // objects, and gives plain adds their namespace's fair priority.
 func (q *fairQueue) AddWithOpts(o priorityqueue.AddOpts, items ...reconcile.Request) {
 	if q.spread != nil && unchangedLook(o) {
+		// One look per object: the informers of the object, of its Secret,
+		// its account and its namespace each list it at a start, and a
+		// second spread turn would only bring its look forward.
 		var now []reconcile.Request
 		for _, item := range items {
+			if q.parking.waiting(item) {
+				continue
+			}
 			if wait, ok := q.spread(item); ok {
-				q.parking.park(item, time.Now().Add(wait), handler.LowPriority)
+				q.parking.parkIfAbsent(item, time.Now().Add(wait), handler.LowPriority)
 			} else {
 				now = append(now, item)
 			}

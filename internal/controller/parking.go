@@ -39,20 +39,29 @@ func newParking(release func(priority int, reqs []reconcile.Request)) *parking {
 	return p
 }
 
-// park makes req wait until due, or keeps its earlier time; the higher
+// park makes req wait until at, or keeps its earlier time; the higher
 // priority of the two stays.
 func (p *parking) park(req reconcile.Request, at time.Time, priority int) {
+	p.put(req, at, priority, false)
+}
+
+// parkIfAbsent makes req wait until at unless it already waits.
+func (p *parking) parkIfAbsent(req reconcile.Request, at time.Time, priority int) {
+	p.put(req, at, priority, true)
+}
+
+func (p *parking) put(req reconcile.Request, at time.Time, priority int, ifAbsent bool) {
 	due := at.UnixNano()
 	p.mu.Lock()
 	earliest := len(p.items.list) == 0 || due < p.items.list[0].due
 	if i, ok := p.items.at[req]; ok {
 		it := &p.items.list[i]
-		it.priority = max(it.priority, priority)
-		if due >= it.due {
+		if ifAbsent || due >= it.due {
+			it.priority = max(it.priority, priority)
 			p.mu.Unlock()
 			return
 		}
-		it.due = due
+		it.due, it.priority = due, max(it.priority, priority)
 		heap.Fix(&p.items, i)
 	} else {
 		heap.Push(&p.items, parked{req: req, due: due, priority: priority})
@@ -64,6 +73,14 @@ func (p *parking) park(req reconcile.Request, at time.Time, priority int) {
 		default:
 		}
 	}
+}
+
+// waiting says whether req waits.
+func (p *parking) waiting(req reconcile.Request) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.items.at[req]
+	return ok
 }
 
 // unpark drops req's wait: it is being added to the queue now.
