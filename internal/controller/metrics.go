@@ -22,8 +22,12 @@ var driftPeriod = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Help: "Effective period of the drift checks of a service app's objects: --resync-period, or longer when its drift share of --api-qps cannot re-read them all in that time.",
 }, []string{"service_app"})
 
+// Metrics are the collectors the controllers register on the manager's
+// registry themselves.
+func Metrics() []prometheus.Collector { return []prometheus.Collector{driftPeriod} }
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(driftPeriod)
+	ctrlmetrics.Registry.MustRegister(Metrics()...)
 }
 
 // ObjectsCollector exports spaces_operator_objects{kind,ready,stalled,reason}:

@@ -22,6 +22,9 @@ func exported(t *testing.T) map[string]bool {
 	ch := make(chan *prometheus.Desc, 100)
 	spaces.NewMetrics(nil).Describe(ch)
 	controller.NewObjectsCollector(nil).Describe(ch)
+	for _, c := range controller.Metrics() {
+		c.Describe(ch)
+	}
 	close(ch)
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	out := map[string]bool{}
