@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,18 +10,26 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 )
 
-// TestRecorder: every event is created, regarding its object, with the
-// reason, type, note and reporting controller the caller gave.
-func TestRecorder(t *testing.T) {
+func testScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, eventsv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return scheme
+}
+
+// TestRecorder: every event is created, regarding its object, with the
+// reason, type, note and reporting controller the caller gave.
+func TestRecorder(t *testing.T) {
+	scheme := testScheme(t)
 	c := fake.NewClientBuilder().WithScheme(scheme).Build()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -54,5 +63,47 @@ func TestRecorder(t *testing.T) {
 	}
 	if len(notes) != 3 {
 		t.Errorf("notes %v, want three different", notes)
+	}
+}
+
+// TestRecorder_SendsSideBySide: events are created several at a time, so
+// a slow API server does not make a burst overflow the broadcaster's
+// queue; none is lost.
+func TestRecorder_SendsSideBySide(t *testing.T) {
+	scheme := testScheme(t)
+	gate := make(chan struct{})
+	var inFlight, most, created atomic.Int32
+	c := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme).Build(), interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			n := inFlight.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			<-gate
+			inFlight.Add(-1)
+			created.Add(1)
+			return nil
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec, err := NewRecorder(ctx, c, scheme, "spaces-operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "payments", UID: "u1"}}
+	const burst = 500
+	for i := range burst {
+		rec.Eventf(cm, nil, corev1.EventTypeNormal, "Created", "Created", "Created space %d", i)
+	}
+	for deadline := time.Now().Add(10 * time.Second); inFlight.Load() < senders && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	}
+	if got := inFlight.Load(); got != senders {
+		t.Fatalf("%d creates in flight, want %d", got, senders)
+	}
+	close(gate)
+	for deadline := time.Now().Add(10 * time.Second); created.Load() < burst && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	}
+	if got := created.Load(); got != burst || most.Load() != senders {
+		t.Fatalf("%d of %d events created, at most %d at once, want all and %d", got, burst, most.Load(), senders)
 	}
 }
