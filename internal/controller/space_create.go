@@ -84,14 +84,22 @@ func (r *SpaceReconciler) createOrRecover(ctx context.Context, s *spaceScope) (s
 	if next.first.IsZero() {
 		next.first = next.at
 	}
-	patch := client.MergeFromWithOptions(sp.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	if sp.Annotations == nil {
-		sp.Annotations = map[string]string{}
+	// The finalizer comes with the mark: one write before the create, under
+	// optimistic locking (the resourceVersion), built directly rather than
+	// by diffing two copies of the object.
+	finalizers := sp.Finalizers
+	if !slices.Contains(finalizers, spacesv1alpha1.Finalizer) {
+		finalizers = append(slices.Clip(finalizers), spacesv1alpha1.Finalizer)
 	}
-	sp.Annotations[spacesv1alpha1.AnnotationCreatePending] = next.String()
-	// The finalizer comes with the mark: one write before the create.
-	controllerutil.AddFinalizer(sp, spacesv1alpha1.Finalizer)
-	if err := r.Patch(ctx, sp, patch); err != nil {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": sp.ResourceVersion,
+		"finalizers":      finalizers,
+		"annotations":     map[string]string{spacesv1alpha1.AnnotationCreatePending: next.String()},
+	}})
+	if err != nil {
+		return "", failed(err, false), false
+	}
+	if err := r.Patch(ctx, sp, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return "", failed(err, false), false
 	}
 
