@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 )
 
 func testScheme(t *testing.T) *runtime.Scheme {
@@ -26,18 +27,25 @@ func testScheme(t *testing.T) *runtime.Scheme {
 	return scheme
 }
 
+// startRecorder starts a recorder creating events with c until the test
+// ends, and names the object the events regard.
+func startRecorder(t *testing.T, c client.Client, scheme *runtime.Scheme) (context.Context, recorder.EventRecorder, *corev1.ConfigMap) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	rec, err := NewRecorder(ctx, c, scheme, "spaces-operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, rec, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "payments", UID: "u1"}}
+}
+
 // TestRecorder: every event is created, regarding its object, with the
 // reason, type, note and reporting controller the caller gave.
 func TestRecorder(t *testing.T) {
 	scheme := testScheme(t)
 	c := fake.NewClientBuilder().WithScheme(scheme).Build()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	rec, err := NewRecorder(ctx, c, scheme, "spaces-operator")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "payments", UID: "u1"}}
+	ctx, rec, cm := startRecorder(t, c, scheme)
 	for i := range 3 {
 		rec.Eventf(cm, nil, corev1.EventTypeNormal, "Created", "Created", "Created space %d", i)
 	}
@@ -84,13 +92,7 @@ func TestRecorder_SendsSideBySide(t *testing.T) {
 			return nil
 		},
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	rec, err := NewRecorder(ctx, c, scheme, "spaces-operator")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "payments", UID: "u1"}}
+	_, rec, cm := startRecorder(t, c, scheme)
 	const burst = 500
 	for i := range burst {
 		rec.Eventf(cm, nil, corev1.EventTypeNormal, "Created", "Created", "Created space %d", i)
