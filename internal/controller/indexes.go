@@ -2,7 +2,7 @@ package controller
 
 import (
 	"context"
-	"hash/fnv"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strconv"
@@ -75,31 +75,25 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, resolver *credentials.R
 		obj   client.Object
 		field string
 		fn    client.IndexerFunc
-		// unique: nearly every object has a value of its own, looked up
-		// with listByValue only (indexBuckets).
-		unique bool
 	}{
-		{&spacesv1alpha1.Space{}, indexCredentialsSource, bySource, false},
-		{&spacesv1alpha1.SpaceInvite{}, indexCredentialsSource, bySource, false},
-		{&spacesv1alpha1.ServiceAccountUserSet{}, indexCredentialsSource, bySource, false},
-		{&spacesv1alpha1.Space{}, indexSpaceID, spaceIDValues, true},
-		{&spacesv1alpha1.SpaceInvite{}, indexSpaceRef, spaceRefValues, true},
+		{&spacesv1alpha1.Space{}, indexCredentialsSource, bySource},
+		{&spacesv1alpha1.SpaceInvite{}, indexCredentialsSource, bySource},
+		{&spacesv1alpha1.ServiceAccountUserSet{}, indexCredentialsSource, bySource},
 		{&spacesv1alpha1.ServiceAccountUserSet{}, indexUserEmail, func(o client.Object) []string {
 			var emails []string
 			for _, u := range o.(*spacesv1alpha1.ServiceAccountUserSet).Spec.Users {
 				emails = append(emails, u.Email)
 			}
 			return emails
-		}, false},
+		}},
 	}
 	for _, i := range indexes {
-		var err error
-		if i.unique {
-			err = indexBuckets(ctx, mgr.GetCache(), i.obj, i.field, i.fn)
-		} else {
-			err = mgr.GetFieldIndexer().IndexField(ctx, i.obj, i.field, i.fn)
+		if err := mgr.GetFieldIndexer().IndexField(ctx, i.obj, i.field, i.fn); err != nil {
+			return err
 		}
-		if err != nil {
+	}
+	for field, u := range uniqueIndexes {
+		if err := indexBuckets(ctx, mgr.GetCache(), u.obj, field, u.values); err != nil {
 			return err
 		}
 	}
@@ -122,8 +116,15 @@ func spaceRefValues(o client.Object) []string {
 	return nil
 }
 
-// uniqueValues are the index functions of the fields indexBuckets indexes.
-var uniqueValues = map[string]client.IndexerFunc{indexSpaceID: spaceIDValues, indexSpaceRef: spaceRefValues}
+// uniqueIndexes are the fields nearly every object has a value of its own
+// of, indexed by indexBuckets and looked up with listByValue only.
+var uniqueIndexes = map[string]struct {
+	obj    client.Object
+	values client.IndexerFunc
+}{
+	indexSpaceID:  {&spacesv1alpha1.Space{}, spaceIDValues},
+	indexSpaceRef: {&spacesv1alpha1.SpaceInvite{}, spaceRefValues},
+}
 
 // indexBuckets indexes a field whose values nearly every object has one of
 // its own (a space id, a Space reference) by one of valueBuckets buckets
@@ -155,11 +156,14 @@ func indexBuckets(ctx context.Context, informers cache.Informers, obj client.Obj
 // objects each at 10,000, a lookup lists a bucket's few objects.
 const valueBuckets = 4096
 
+// bucketSeed makes buckets differ from process to process: a tenant who
+// may set spec.spaceID cannot pick ids that all fall in the bucket of
+// another team's space and slow its lookups.
+var bucketSeed = maphash.MakeSeed()
+
 // bucketOf is the bucket of a value.
 func bucketOf(value string) string {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(value))
-	return strconv.FormatUint(uint64(h.Sum32()%valueBuckets), 16)
+	return strconv.FormatUint(maphash.String(bucketSeed, value)%valueBuckets, 16)
 }
 
 // clusterWideIndexPrefix is how controller-runtime's cache names the
@@ -179,7 +183,7 @@ func listByValue(ctx context.Context, c client.Reader, list client.ObjectList, f
 	}
 	kept := items[:0]
 	for _, item := range items {
-		if slices.Contains(uniqueValues[field](item.(client.Object)), value) {
+		if slices.Contains(uniqueIndexes[field].values(item.(client.Object)), value) {
 			kept = append(kept, item)
 		}
 	}
