@@ -98,7 +98,7 @@ func writeStatus[T any, P statusOf[T]](ctx context.Context, r *Reconciler, obj c
 	if equality.Semantic.DeepEqual(persisted, next) {
 		return nil
 	}
-	return patchStatus(ctx, r.Client, obj, func() { next.DeepCopyInto(persisted) })
+	return patchStatus(ctx, r.Client, obj, persisted, func() { next.DeepCopyInto(persisted) })
 }
 
 // abandoned releases a deleting object that carries the abandon

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"strings"
 	"time"
 
@@ -288,19 +287,18 @@ func (b jitteredBackoff) When(item reconcile.Request) time.Duration {
 	return jitter(b.TypedRateLimiter.When(item))
 }
 
-// patchStatus merge-patches the status subresource after set changes the
-// object's status (its Status field) in memory. The patch is the
+// patchStatus merge-patches the status subresource of obj after set
+// changes status, a pointer to obj's status, in memory. The patch is the
 // difference of the status alone: client.MergeFrom would copy, marshal and
 // compare the whole object, a tenth of the manager's CPU for a new Space.
 // A vanished object is not an error.
-func patchStatus(ctx context.Context, c client.Client, obj client.Object, set func()) error {
-	status := reflect.ValueOf(obj).Elem().FieldByName("Status")
-	before, err := json.Marshal(status.Interface())
+func patchStatus(ctx context.Context, c client.Client, obj client.Object, status any, set func()) error {
+	before, err := json.Marshal(status)
 	if err != nil {
 		return err
 	}
 	set()
-	after, err := json.Marshal(status.Interface())
+	after, err := json.Marshal(status)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func TestPatchStatus(t *testing.T) {
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(sp), obj); err != nil {
 		t.Fatal(err)
 	}
-	err := patchStatus(context.Background(), c, obj, func() {
+	err := patchStatus(context.Background(), c, obj, &obj.Status, func() {
 		obj.Status.LeftoverSpaceIDs = nil
 		obj.Status.MemberCount = 3
 		obj.Status.Conditions[0].Status = metav1.ConditionTrue

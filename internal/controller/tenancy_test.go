@@ -291,7 +291,7 @@ func TestTenancy(t *testing.T) {
 	// and writing the status (the account does not allow adoption: the
 	// proof is what tells the id from a forged one).
 	sp := a.get("payments")
-	if err := patchStatus(a.ctx, k8s, sp, func() { sp.Status.SpaceID = "" }); err != nil {
+	if err := patchStatus(a.ctx, k8s, sp, &sp.Status, func() { sp.Status.SpaceID = "" }); err != nil {
 		t.Fatal(err)
 	}
 	a.edit("payments", func(sp *spacesv1alpha1.Space) { sp.Spec.Title = "Payments (renamed)" })
