@@ -59,10 +59,9 @@ func stripMetadata(obj any) (any, error) {
 	m.SetAnnotations(internKeys(ann))
 	m.SetLabels(internKeys(m.GetLabels()))
 	m.SetNamespace(intern(m.GetNamespace()))
-	if f := m.GetFinalizers(); len(f) > 0 {
-		for i := range f {
-			f[i] = intern(f[i])
-		}
+	f := m.GetFinalizers()
+	for i := range f {
+		f[i] = intern(f[i])
 	}
 	if s := commonStatusOf(obj); s != nil {
 		for i := range s.Conditions {
