@@ -39,6 +39,13 @@ func NewRecorder(ctx context.Context, c client.Client, scheme *runtime.Scheme, c
 	// The sink is never started (StartRecordingToSink is what caches).
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{})
 	log := ctrl.Log.WithName("events")
+	send := func(ev *eventsv1.Event) {
+		sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+		defer cancel()
+		if err := c.Create(sendCtx, ev); err != nil && ctx.Err() == nil {
+			log.Info("Could not record an event", "reason", ev.Reason, "regarding", ev.Regarding.Name, "namespace", ev.Namespace, "error", err.Error())
+		}
+	}
 	pending := make(chan *eventsv1.Event, senders)
 	for range senders {
 		go func() {
@@ -47,11 +54,7 @@ func NewRecorder(ctx context.Context, c client.Client, scheme *runtime.Scheme, c
 				case <-ctx.Done():
 					return
 				case ev := <-pending:
-					sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
-					if err := c.Create(sendCtx, ev); err != nil && ctx.Err() == nil {
-						log.Info("Could not record an event", "reason", ev.Reason, "regarding", ev.Regarding.Name, "namespace", ev.Namespace, "error", err.Error())
-					}
-					cancel()
+					send(ev)
 				}
 			}
 		}()
