@@ -151,53 +151,37 @@ func (a apiReviewer) Authorize(ctx context.Context, user authnv1.UserInfo, verb,
 // NewCachingReviewer remembers next's answers (never its errors) for the
 // cache times above, keyed by a digest of the token, never the token.
 func NewCachingReviewer(next Reviewer, now func() time.Time) Reviewer {
-	return &cachingReviewer{next: next, now: now, tokens: map[[sha256.Size]byte]cachedUser{}, access: map[string]cachedAccess{}}
+	return &cachingReviewer{next: next, now: now}
 }
 
 type cachingReviewer struct {
 	next   Reviewer
 	now    func() time.Time
-	mu     sync.Mutex
-	tokens map[[sha256.Size]byte]cachedUser
-	access map[string]cachedAccess
+	tokens ttlCache[[sha256.Size]byte, tokenAnswer]
+	access ttlCache[string, bool]
 }
 
-type cachedUser struct {
-	user    authnv1.UserInfo
-	ok      bool
-	expires time.Time
-}
-
-type cachedAccess struct {
-	allowed bool
-	expires time.Time
+type tokenAnswer struct {
+	user authnv1.UserInfo
+	ok   bool
 }
 
 func (c *cachingReviewer) Authenticate(ctx context.Context, token string) (authnv1.UserInfo, bool, error) {
 	key := sha256.Sum256([]byte(token))
-	c.mu.Lock()
-	hit, found := c.tokens[key]
-	c.mu.Unlock()
-	if found && c.now().Before(hit.expires) {
-		return hit.user, hit.ok, nil
+	if a, found := c.tokens.get(key, c.now()); found {
+		return a.user, a.ok, nil
 	}
 	user, ok, err := c.next.Authenticate(ctx, token)
-	if err != nil {
-		return user, ok, err
+	if err == nil {
+		c.tokens.put(key, tokenAnswer{user: user, ok: ok}, c.now(), tokenTTL)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	putBounded(c.tokens, key, cachedUser{user: user, ok: ok, expires: c.now().Add(tokenTTL)}, c.now(), func(v cachedUser) time.Time { return v.expires })
-	return user, ok, nil
+	return user, ok, err
 }
 
 func (c *cachingReviewer) Authorize(ctx context.Context, user authnv1.UserInfo, verb, path string) (bool, error) {
 	key := accessKey(user, verb, path)
-	c.mu.Lock()
-	hit, found := c.access[key]
-	c.mu.Unlock()
-	if found && c.now().Before(hit.expires) {
-		return hit.allowed, nil
+	if allowed, found := c.access.get(key, c.now()); found {
+		return allowed, nil
 	}
 	allowed, err := c.next.Authorize(ctx, user, verb, path)
 	if err != nil {
@@ -207,9 +191,7 @@ func (c *cachingReviewer) Authorize(ctx context.Context, user authnv1.UserInfo, 
 	if allowed {
 		ttl = allowTTL
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	putBounded(c.access, key, cachedAccess{allowed: allowed, expires: c.now().Add(ttl)}, c.now(), func(v cachedAccess) time.Time { return v.expires })
+	c.access.put(key, allowed, c.now(), ttl)
 	return allowed, nil
 }
 
@@ -234,18 +216,45 @@ func accessKey(user authnv1.UserInfo, verb, path string) string {
 	return string(h.Sum(nil))
 }
 
-// putBounded stores v, first dropping expired entries when the map is
-// full, and everything when that is not enough.
-func putBounded[K comparable, V any](m map[K]V, k K, v V, now time.Time, expires func(V) time.Time) {
-	if len(m) >= maxCached {
-		for key, old := range m {
-			if !now.Before(expires(old)) {
-				delete(m, key)
+// ttlCache holds answers until they expire, at most maxCached of them.
+type ttlCache[K comparable, V any] struct {
+	mu      sync.Mutex
+	entries map[K]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	value   V
+	expires time.Time
+}
+
+func (c *ttlCache[K, V]) get(k K, now time.Time) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || !now.Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
+}
+
+// put stores v for ttl from now, first dropping expired entries when the
+// cache is full, and everything when that is not enough.
+func (c *ttlCache[K, V]) put(k K, v V, now time.Time, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[K]ttlEntry[V]{}
+	}
+	if len(c.entries) >= maxCached {
+		for key, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, key)
 			}
 		}
-		if len(m) >= maxCached {
-			clear(m)
+		if len(c.entries) >= maxCached {
+			clear(c.entries)
 		}
 	}
-	m[k] = v
+	c.entries[k] = ttlEntry[V]{value: v, expires: now.Add(ttl)}
 }

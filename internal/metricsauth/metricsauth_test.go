@@ -194,8 +194,8 @@ func TestCachingReviewer_Bounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(c.tokens) > maxCached {
-		t.Fatalf("%d tokens cached, want at most %d", len(c.tokens), maxCached)
+	if len(c.tokens.entries) > maxCached {
+		t.Fatalf("%d tokens cached, want at most %d", len(c.tokens.entries), maxCached)
 	}
 }
 
