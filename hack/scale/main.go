@@ -52,42 +52,56 @@ import (
 	"github.com/avayacloud/spaces-operator/internal/stack"
 )
 
+// options are the flags that shape the runs and what they record.
+type options struct {
+	n, memoryN, singles int
+	latency             time.Duration
+	skip                []string
+	// writers is how many objects createAll creates at once.
+	writers int
+	// memoryLimit is the container memory limit of the memory phase.
+	memoryLimit string
+	// cpuProfile and apiserverProfile receive CPU profiles of the manager
+	// and of kube-apiserver taken while the fast phase creates;
+	// heapProfile, the manager's heap at the end of the memory phase.
+	cpuProfile, apiserverProfile, heapProfile string
+}
+
 type bench struct {
+	options
 	st      *stack.Stack
 	k8s     client.WithWatch
-	latency time.Duration
 	logPath string
 	rows    [][3]string
 	mgr     *stack.Manager
 	metrics string
-	// pprof is where the manager serves profiles; cpuProfile, when set,
-	// receives one taken while the fast phase creates.
-	pprof       string
-	cpuProfile  string
-	heapProfile string
+	// pprof is where the manager serves profiles.
+	pprof string
 	// managerBinary is the manager's executable.
 	managerBinary string
 }
 
 func main() {
-	n := flag.Int("n", 1000, "Spaces in the fleet")
-	memoryN := flag.Int("memory-n", 10000, "Spaces, and as many SpaceInvites, for the memory figure (0: skip it)")
-	latency := flag.Duration("latency", 50*time.Millisecond, "latency of every Spaces request")
-	singles := flag.Int("singles", 20, "single Spaces created one at a time while the rechecks run")
+	var o options
+	flag.IntVar(&o.n, "n", 1000, "Spaces in the fleet")
+	flag.IntVar(&o.memoryN, "memory-n", 10000, "Spaces, and as many SpaceInvites, for the memory figure (0: skip it)")
+	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "latency of every Spaces request")
+	flag.IntVar(&o.singles, "singles", 20, "single Spaces created one at a time while the rechecks run")
 	skip := flag.String("skip", "", "comma-separated phases to skip (create, restart, backlog, retry-after, fast, memory)")
-	flag.IntVar(&writers, "writers", 16, "objects created at once")
-	flag.StringVar(&memoryLimit, "memory-limit", "128Mi", "the container memory limit the memory phase runs the manager under: GOMEMLIMIT is set as the manager sets it from its cgroup (memlimit.Soft: 90 % of the limit less the binary's image) (empty: none)")
-	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile of the manager, taken while the fast phase creates, to this file")
-	flag.StringVar(&apiserverProfile, "apiserver-cpu-profile", "", "write a CPU profile of kube-apiserver, taken while the fast phase creates, to this file")
-	heapProfile := flag.String("heap-profile", "", "write a heap profile of the manager, taken at the end of the memory phase, to this file")
+	flag.IntVar(&o.writers, "writers", 16, "objects created at once")
+	flag.StringVar(&o.memoryLimit, "memory-limit", "128Mi", "the container memory limit the memory phase runs the manager under: GOMEMLIMIT is set as the manager sets it from its cgroup (memlimit.Soft: 90 % of the limit less the binary's image) (empty: none)")
+	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile of the manager, taken while the fast phase creates, to this file")
+	flag.StringVar(&o.apiserverProfile, "apiserver-cpu-profile", "", "write a CPU profile of kube-apiserver, taken while the fast phase creates, to this file")
+	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile of the manager, taken at the end of the memory phase, to this file")
 	flag.Parse()
-	if err := run(*n, *memoryN, *singles, *latency, strings.Split(*skip, ","), *cpuProfile, *heapProfile); err != nil {
+	o.skip = strings.Split(*skip, ",")
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfile, heapProfile string) error {
+func run(o options) error {
 	dir, err := os.MkdirTemp("", "spaces-scale-")
 	if err != nil {
 		return err
@@ -117,7 +131,7 @@ func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfi
 	if err != nil {
 		return err
 	}
-	b := &bench{st: st, k8s: k8s, latency: latency, logPath: logPath, cpuProfile: cpuProfile, heapProfile: heapProfile, managerBinary: bins.Manager}
+	b := &bench{options: o, st: st, k8s: k8s, logPath: logPath, managerBinary: bins.Manager}
 	defer func() {
 		if b.mgr != nil {
 			b.mgr.Stop()
@@ -126,20 +140,20 @@ func run(n, memoryN, singles int, latency time.Duration, skip []string, cpuProfi
 	if err := b.slowSpaces(); err != nil {
 		return err
 	}
-	fmt.Printf("spaces-operator at scale: N=%d, Spaces latency %v, %s\n\n", n, latency, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("spaces-operator at scale: N=%d, Spaces latency %v, %s\n\n", o.n, o.latency, time.Now().UTC().Format(time.RFC3339))
 	phases := []struct {
 		name string
 		run  func() error
 	}{
-		{"create", func() error { return b.create(n) }},
-		{"restart", func() error { return b.restart(n) }},
-		{"backlog", func() error { return b.backlog(n, singles) }},
+		{"create", func() error { return b.create(o.n) }},
+		{"restart", func() error { return b.restart(o.n) }},
+		{"backlog", func() error { return b.backlog(o.n, o.singles) }},
 		{"retry-after", b.retryAfter},
-		{"fast", func() error { return b.fast(n) }},
-		{"memory", func() error { return b.memory(memoryN) }},
+		{"fast", func() error { return b.fast(o.n) }},
+		{"memory", func() error { return b.memory(o.memoryN) }},
 	}
 	for _, p := range phases {
-		if slices.Contains(skip, p.name) || (p.name == "memory" && memoryN == 0) {
+		if slices.Contains(o.skip, p.name) || (p.name == "memory" && o.memoryN == 0) {
 			continue
 		}
 		start := time.Now()
@@ -197,22 +211,12 @@ func spaceNamed(ns, name string) *spacesv1alpha1.Space {
 	}}
 }
 
-// writers is how many objects createAll creates at once.
-var writers = 16
-
-// apiserverProfile is where the fast phase writes kube-apiserver's CPU
-// profile.
-var apiserverProfile string
-
-// memoryLimit is the container memory limit of the memory phase.
-var memoryLimit string
-
 // createAll creates objects, writers at once.
 func (b *bench) createAll(objs []client.Object) error {
 	work := make(chan client.Object)
-	errs := make(chan error, writers)
+	errs := make(chan error, b.writers)
 	var wg sync.WaitGroup
-	for range writers {
+	for range b.writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -496,16 +500,17 @@ func (b *bench) fast(n int) error {
 		return err
 	}
 	profiled := make(chan error, 2)
-	if b.cpuProfile != "" {
-		go func() { profiled <- b.profile(fmt.Sprintf("profile?seconds=%d", 20), b.cpuProfile) }()
-	} else {
-		profiled <- nil
+	take := func(file string, profile func(seconds int, file string) error) {
+		if file == "" {
+			profiled <- nil
+			return
+		}
+		go func() { profiled <- profile(20, file) }()
 	}
-	if apiserverProfile != "" {
-		go func() { profiled <- b.apiserverProfile(20, apiserverProfile) }()
-	} else {
-		profiled <- nil
-	}
+	take(b.cpuProfile, func(seconds int, file string) error {
+		return b.profile(fmt.Sprintf("profile?seconds=%d", seconds), file)
+	})
+	take(b.apiserverProfile, b.apiserverCPUProfile)
 	before, err := b.snapshot()
 	if err != nil {
 		return err
@@ -557,8 +562,8 @@ func (b *bench) fast(n int) error {
 func (b *bench) memory(n int) error {
 	const workers = 16
 	limit := "no memory limit"
-	if memoryLimit != "" {
-		q, err := resource.ParseQuantity(memoryLimit)
+	if b.memoryLimit != "" {
+		q, err := resource.ParseQuantity(b.memoryLimit)
 		if err != nil {
 			return fmt.Errorf("-memory-limit: %w", err)
 		}
@@ -567,7 +572,7 @@ func (b *bench) memory(n int) error {
 			return err
 		}
 		defer func() { _ = os.Unsetenv("GOMEMLIMIT") }()
-		limit = fmt.Sprintf("limit %s, GOMEMLIMIT %d MiB", memoryLimit, soft>>20)
+		limit = fmt.Sprintf("limit %s, GOMEMLIMIT %d MiB", b.memoryLimit, soft>>20)
 	}
 	if err := b.startManager("--api-qps", "1000", "--api-burst", "1000", "--max-concurrent-reconciles", strconv.Itoa(workers), "--resync-period", "10m"); err != nil {
 		return err
@@ -623,9 +628,9 @@ func (b *bench) profile(which, file string) error {
 	return download(http.DefaultClient, fmt.Sprintf("http://%s/debug/pprof/%s", b.pprof, which), file)
 }
 
-// apiserverProfile writes a CPU profile of kube-apiserver over seconds
+// apiserverCPUProfile writes a CPU profile of kube-apiserver over seconds
 // to file (its --profiling is on by default; the bench is an admin).
-func (b *bench) apiserverProfile(seconds int, file string) error {
+func (b *bench) apiserverCPUProfile(seconds int, file string) error {
 	hc, err := rest.HTTPClientFor(b.st.Env.Config)
 	if err != nil {
 		return err
